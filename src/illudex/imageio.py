@@ -1,0 +1,199 @@
+"""Safe decoding: one decode per file feeds every analyser.
+
+Pictures come upright (EXIF orientation applied), as RGB with any alpha composited
+onto white, first frame only, and reduced in size where that is cheap (JPEG draft
+mode decodes at 1/2, 1/4 or 1/8 scale straight from the DCT coefficients).
+Everything that can go wrong with a user's file becomes a `DecodeError` with a
+reason a person can read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+
+try:  # optional format plugins: AVIF / HEIF when installed
+    import pillow_avif  # noqa: F401
+except ImportError:  # pragma: no cover - depends on the user's install
+    pass
+try:
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+except ImportError:  # pragma: no cover
+    pass
+
+IMAGE_SUFFIXES = frozenset(
+    {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff",
+     ".avif", ".heic", ".heif"}
+)
+DEFAULT_MAX_PIXELS = 178_956_970  # Pillow's own bomb threshold (2x its warning level)
+DEFAULT_DECODE_SIDE = 512  # shared decode size: enough for a 448 px tagger and for hashes
+
+# Truncated files must fail, not be silently padded with grey.
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+
+class DecodeError(Exception):
+    """A file that cannot be read as a picture, with the reason in words."""
+
+
+@dataclass
+class Decoded:
+    """One picture, decoded once, with the facts every analyser may need."""
+
+    path: str
+    image: Image.Image  # RGB, upright, alpha on white, longest side <= decode side
+    width: int  # original size, upright
+    height: int
+    format: str
+    mode: str  # the file's own mode (e.g. "P", "RGBA", "CMYK", "I;16")
+    has_alpha: bool
+    animated: bool
+    n_frames: int
+    params: dict[str, str] = field(default_factory=dict)  # PNG text chunks (generation params)
+
+
+def is_image_name(name: str) -> bool:
+    return os.path.splitext(name)[1].lower() in IMAGE_SUFFIXES
+
+
+def file_digest(path: str | Path, chunk: int = 1 << 20) -> str:
+    """Content hash of a file (BLAKE2b-128, hex): identifies moved and exact-duplicate files."""
+    h = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def decode(
+    path: str | Path,
+    *,
+    side: int = DEFAULT_DECODE_SIDE,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> Decoded:
+    """Decode `path` at reduced size; raise `DecodeError` with a clear reason."""
+    path = str(path)
+    try:
+        size = os.path.getsize(path)
+    except OSError as e:
+        raise DecodeError(f"cannot read file: {e.strerror or e}") from None
+    if size == 0:
+        raise DecodeError("empty file (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                return _decode_open(path, im, side, max_pixels)
+    except DecodeError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise DecodeError(f"refused: too many pixels (decompression bomb?): {e}") from None
+    except UnidentifiedImageError:
+        raise DecodeError("not a picture Pillow can read (unknown or corrupt format)") from None
+    except PermissionError:
+        raise DecodeError("permission denied") from None
+    except FileNotFoundError:
+        raise DecodeError("file vanished before it could be read") from None
+    except OSError as e:
+        msg = str(e)
+        if "truncated" in msg.lower() or "broken data stream" in msg.lower():
+            raise DecodeError(f"truncated or damaged file: {msg}") from None
+        raise DecodeError(f"cannot decode: {msg}") from None
+    except (ValueError, SyntaxError, EOFError, MemoryError, Image.UnidentifiedImageError) as e:
+        raise DecodeError(f"cannot decode: {type(e).__name__}: {e}") from None
+
+
+def _decode_open(path: str, im: Image.Image, side: int, max_pixels: int) -> Decoded:
+    w, h = im.size
+    if w * h > max_pixels:
+        # Checked from the header alone: nothing has been allocated yet.
+        raise DecodeError(
+            f"refused: {w}x{h} = {w * h:,} pixels is over the limit of {max_pixels:,} "
+            "(decompression bomb?)"
+        )
+    fmt = im.format or "?"
+    mode = im.mode
+    n_frames = getattr(im, "n_frames", 1) or 1
+    animated = bool(getattr(im, "is_animated", False))
+    has_alpha = _has_alpha(im)
+    params = _text_params(im)
+    orientation = _exif_orientation(im)
+    if fmt == "JPEG":
+        # draft() picks the smallest DCT scale that still covers `side` on both axes.
+        scale = max(w, h) / side
+        if scale >= 2:
+            im.draft("RGB", (max(1, int(w / scale)), max(1, int(h / scale))))
+    im.seek(0)
+    im.load()
+    frame = _flatten(im)
+    if orientation and orientation != 1:
+        frame = ImageOps.exif_transpose(_with_orientation(frame, orientation))
+        if orientation in (5, 6, 7, 8):
+            w, h = h, w
+    if max(frame.size) > side:
+        frame.thumbnail((side, side), Image.Resampling.BICUBIC, reducing_gap=3.0)
+    return Decoded(
+        path=path, image=frame, width=w, height=h, format=fmt, mode=mode,
+        has_alpha=has_alpha, animated=animated, n_frames=n_frames, params=params,
+    )
+
+
+def _has_alpha(im: Image.Image) -> bool:
+    return im.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (
+        im.mode == "P" and "transparency" in im.info
+    ) or (im.mode in ("RGB", "L") and "transparency" in im.info)
+
+
+def _flatten(im: Image.Image) -> Image.Image:
+    """Any mode → RGB, alpha composited onto white (the taggers' reference)."""
+    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+        # 16/32-bit grey: scale to 8 bits rather than clip.
+        im = im.point(lambda v: v / 256).convert("L")
+    if im.mode == "P":
+        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+    if im.mode in ("LA", "La", "PA"):
+        im = im.convert("RGBA")
+    if im.mode in ("RGBA", "RGBa"):
+        bg = Image.new("RGB", im.size, (255, 255, 255))
+        bg.paste(im, mask=im.getchannel("A"))
+        return bg
+    if im.mode in ("RGB", "L") and "transparency" in im.info:
+        im = im.convert("RGBA")
+        return _flatten(im)
+    if im.mode != "RGB":
+        im = im.convert("RGB")  # CMYK, YCbCr, L, 1, F ...
+    return im
+
+
+def _exif_orientation(im: Image.Image) -> int:
+    try:
+        return int(im.getexif().get(0x0112, 1) or 1)
+    except Exception:  # broken EXIF must not make the picture unreadable
+        return 1
+
+
+def _with_orientation(frame: Image.Image, orientation: int) -> Image.Image:
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    frame.info["exif"] = exif.tobytes()
+    frame.getexif()[0x0112] = orientation
+    return frame
+
+
+def _text_params(im: Image.Image) -> dict[str, str]:
+    """PNG tEXt/iTXt/zTXt chunks: where Stable Diffusion UIs keep generation params."""
+    if im.format != "PNG":
+        return {}
+    text = getattr(im, "text", None) or {}
+    out: dict[str, str] = {}
+    for key, value in text.items():
+        if isinstance(value, str) and len(value) <= 65536:
+            out[str(key)] = value
+    return out
