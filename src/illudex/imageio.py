@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import struct
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
@@ -78,7 +80,7 @@ def decode(
     side: int = DEFAULT_DECODE_SIDE,
     max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> Decoded:
-    """Decode `path` at reduced size; raise `DecodeError` with a clear reason."""
+    """Decode the file at `path` at reduced size; raise `DecodeError` with a clear reason."""
     path = str(path)
     try:
         size = os.path.getsize(path)
@@ -87,27 +89,50 @@ def decode(
     if size == 0:
         raise DecodeError("empty file (0 bytes)")
     try:
+        with open(path, "rb") as fp:
+            return decode_file(fp, path, side=side, max_pixels=max_pixels)
+    except PermissionError:
+        raise DecodeError("permission denied") from None
+    except FileNotFoundError:
+        raise DecodeError("file vanished before it could be read") from None
+
+
+def decode_file(
+    fp: BinaryIO,
+    path: str,
+    *,
+    side: int = DEFAULT_DECODE_SIDE,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> Decoded:
+    """Decode an open file (`path` names it in messages and in the result)."""
+    try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
+            with Image.open(fp) as im:
                 return _decode_open(path, im, side, max_pixels)
     except DecodeError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         raise DecodeError(f"refused: too many pixels (decompression bomb?): {e}") from None
     except UnidentifiedImageError:
+        if _is_empty(fp):
+            raise DecodeError("empty file (0 bytes)") from None
         raise DecodeError("not a picture Pillow can read (unknown or corrupt format)") from None
-    except PermissionError:
-        raise DecodeError("permission denied") from None
-    except FileNotFoundError:
-        raise DecodeError("file vanished before it could be read") from None
     except OSError as e:
         msg = str(e)
         if "truncated" in msg.lower() or "broken data stream" in msg.lower():
             raise DecodeError(f"truncated or damaged file: {msg}") from None
         raise DecodeError(f"cannot decode: {msg}") from None
-    except (ValueError, SyntaxError, EOFError, MemoryError, Image.UnidentifiedImageError) as e:
+    except (ValueError, SyntaxError, EOFError, MemoryError, struct.error, IndexError) as e:
         raise DecodeError(f"cannot decode: {type(e).__name__}: {e}") from None
+
+
+def _is_empty(fp: BinaryIO) -> bool:
+    try:
+        fp.seek(0, os.SEEK_END)
+        return fp.tell() == 0
+    except (OSError, ValueError):
+        return False
 
 
 def _decode_open(path: str, im: Image.Image, side: int, max_pixels: int) -> Decoded:

@@ -20,6 +20,8 @@ MIGRATIONS: list[str] = [
         path TEXT NOT NULL UNIQUE,          -- absolute; undecodable bytes shown as \\xNN
         raw_path BLOB,                      -- the real os.fsencode(path) when not valid UTF-8
         folder_id INTEGER REFERENCES folders(id) ON DELETE SET NULL,
+            -- NULL once the file was moved out of every library folder (trash, --move-to):
+            -- the row follows its file so that undo restores it with its tags.
         size INTEGER NOT NULL,              -- bytes
         mtime_ns INTEGER NOT NULL,
         digest TEXT NOT NULL,               -- BLAKE2b-128 of the file's bytes
@@ -31,6 +33,7 @@ MIGRATIONS: list[str] = [
         animated INTEGER NOT NULL DEFAULT 0,
         n_frames INTEGER NOT NULL DEFAULT 1,
         params TEXT,                        -- JSON of PNG text chunks, or NULL
+        sidecar_mtime_ns INTEGER,           -- of the same-name .txt when last read, NULL if none
         added_at REAL NOT NULL,
         scanned_at REAL NOT NULL
     );
@@ -135,5 +138,121 @@ MIGRATIONS: list[str] = [
         state TEXT NOT NULL DEFAULT 'pending'  -- 'pending' | 'done' | 'undone'
     );
     CREATE INDEX journal_action ON journal(action_id, seq);
+    """,
+    # 2: tag vocabulary and search (tags/, search/) — per-tag image counts and a change
+    # generation kept by triggers; versions of the vocabulary and of the image set (so that
+    # cached lookup indexes and posting lists know when to rebuild); a posting-list cache
+    # for fast tag intersection; reverse indexes; undoable tag edits.
+    """
+    ALTER TABLE tags ADD COLUMN image_count INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE tags ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
+    UPDATE tags SET image_count =
+        (SELECT COUNT(DISTINCT image_id) FROM image_tags WHERE tag_id = tags.id);
+
+    -- Distinct images per tag: an image may hold a tag from several sources. BEFORE INSERT
+    -- (not AFTER) so that INSERT OR REPLACE, whose implicit delete fires no trigger,
+    -- still counts right: a replaced row had the same (image, tag) pair.
+    CREATE TRIGGER image_tags_count_insert BEFORE INSERT ON image_tags
+    WHEN NOT EXISTS (SELECT 1 FROM image_tags
+                     WHERE image_id = NEW.image_id AND tag_id = NEW.tag_id)
+    BEGIN
+        UPDATE tags SET image_count = image_count + 1, generation = generation + 1
+        WHERE id = NEW.tag_id;
+    END;
+    CREATE TRIGGER image_tags_count_delete AFTER DELETE ON image_tags
+    WHEN NOT EXISTS (SELECT 1 FROM image_tags
+                     WHERE image_id = OLD.image_id AND tag_id = OLD.tag_id)
+    BEGIN
+        UPDATE tags SET image_count = image_count - 1, generation = generation + 1
+        WHERE id = OLD.tag_id;
+    END;
+    CREATE TRIGGER image_tags_count_update_new BEFORE UPDATE OF image_id, tag_id ON image_tags
+    WHEN NOT EXISTS (SELECT 1 FROM image_tags
+                     WHERE image_id = NEW.image_id AND tag_id = NEW.tag_id)
+    BEGIN
+        UPDATE tags SET image_count = image_count + 1, generation = generation + 1
+        WHERE id = NEW.tag_id;
+    END;
+    CREATE TRIGGER image_tags_count_update_old AFTER UPDATE OF image_id, tag_id ON image_tags
+    WHEN NOT EXISTS (SELECT 1 FROM image_tags
+                     WHERE image_id = OLD.image_id AND tag_id = OLD.tag_id)
+    BEGIN
+        UPDATE tags SET image_count = image_count - 1, generation = generation + 1
+        WHERE id = OLD.tag_id;
+    END;
+
+    CREATE TABLE search_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        vocab_version INTEGER NOT NULL,     -- tags, aliases, translations, implications
+        images_version INTEGER NOT NULL     -- rows of images added or removed
+    );
+    INSERT INTO search_state (id, vocab_version, images_version) VALUES (1, 0, 0);
+    CREATE TRIGGER images_version_insert AFTER INSERT ON images
+    BEGIN UPDATE search_state SET images_version = images_version + 1; END;
+    CREATE TRIGGER images_version_delete AFTER DELETE ON images
+    BEGIN UPDATE search_state SET images_version = images_version + 1; END;
+    CREATE TRIGGER tags_vocab_insert AFTER INSERT ON tags
+    BEGIN UPDATE search_state SET vocab_version = vocab_version + 1; END;
+    CREATE TRIGGER tags_vocab_delete AFTER DELETE ON tags
+    BEGIN
+        UPDATE search_state SET vocab_version = vocab_version + 1;
+        DELETE FROM tag_postings WHERE tag_id = OLD.id;
+    END;
+    CREATE TRIGGER tags_vocab_update AFTER UPDATE OF name, category ON tags
+    BEGIN UPDATE search_state SET vocab_version = vocab_version + 1; END;
+    CREATE TRIGGER tag_aliases_vocab_insert AFTER INSERT ON tag_aliases
+    BEGIN UPDATE search_state SET vocab_version = vocab_version + 1; END;
+    CREATE TRIGGER tag_aliases_vocab_delete AFTER DELETE ON tag_aliases
+    BEGIN UPDATE search_state SET vocab_version = vocab_version + 1; END;
+    CREATE TRIGGER tag_aliases_vocab_update AFTER UPDATE ON tag_aliases
+    BEGIN UPDATE search_state SET vocab_version = vocab_version + 1; END;
+    CREATE TRIGGER tag_translations_vocab_insert AFTER INSERT ON tag_translations
+    BEGIN UPDATE search_state SET vocab_version = vocab_version + 1; END;
+    CREATE TRIGGER tag_translations_vocab_delete AFTER DELETE ON tag_translations
+    BEGIN UPDATE search_state SET vocab_version = vocab_version + 1; END;
+    CREATE TRIGGER tag_translations_vocab_update AFTER UPDATE ON tag_translations
+    BEGIN UPDATE search_state SET vocab_version = vocab_version + 1; END;
+    CREATE TRIGGER tag_implications_vocab_insert AFTER INSERT ON tag_implications
+    BEGIN UPDATE search_state SET vocab_version = vocab_version + 1; END;
+    CREATE TRIGGER tag_implications_vocab_delete AFTER DELETE ON tag_implications
+    BEGIN UPDATE search_state SET vocab_version = vocab_version + 1; END;
+
+    -- Cached posting lists: sorted distinct image ids (int64 little-endian) of one tag, as
+    -- of tags.generation; tag_id 0 holds every image, as of search_state.images_version.
+    -- Rebuilt lazily by search when stale; never the source of truth.
+    CREATE TABLE tag_postings (
+        tag_id INTEGER PRIMARY KEY,
+        generation INTEGER NOT NULL,
+        ids BLOB NOT NULL
+    );
+
+    CREATE INDEX tag_implications_implied ON tag_implications(implied_id, tag_id);
+    CREATE INDEX tag_aliases_tag ON tag_aliases(tag_id);
+
+    -- Undoable catalog tag edits: what each edit inserted (+) and deleted (-).
+    CREATE TABLE tag_edits (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,                 -- 'add' | 'remove' | 'replace' | 'merge' | ...
+        summary TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        undone_at REAL                      -- NULL while in effect
+    );
+    CREATE TABLE tag_edit_image_tags (
+        edit_id INTEGER NOT NULL REFERENCES tag_edits(id) ON DELETE CASCADE,
+        change TEXT NOT NULL,               -- '+' inserted by the edit, '-' deleted by it
+        image_id INTEGER NOT NULL,
+        tag_id INTEGER NOT NULL,
+        source TEXT NOT NULL,
+        score REAL,
+        PRIMARY KEY (edit_id, change, image_id, tag_id, source)
+    ) WITHOUT ROWID;
+    CREATE TABLE tag_edit_vocab (
+        edit_id INTEGER NOT NULL REFERENCES tag_edits(id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        change TEXT NOT NULL,               -- '+' | '-'
+        tbl TEXT NOT NULL,                  -- 'tags' | 'tag_aliases' | 'tag_implications' | ...
+        row TEXT NOT NULL,                  -- the row as a JSON object
+        PRIMARY KEY (edit_id, seq)
+    ) WITHOUT ROWID;
     """,
 ]

@@ -1,0 +1,167 @@
+"""Rows of the `images` table and what hangs off them (features, sidecar tags)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from illudex.catalog.tagrows import tag_ids
+from illudex.paths import from_catalog, is_under, to_catalog
+
+
+@dataclass(frozen=True)
+class ImageRow:
+    id: int
+    path: str  # the real path to open
+    size: int
+    mtime_ns: int
+    digest: str
+    width: int
+    height: int
+    format: str
+    sidecar_mtime_ns: int | None
+    folder_id: int | None
+
+
+_COLUMNS = "id, path, raw_path, size, mtime_ns, digest, width, height, format, " \
+    "sidecar_mtime_ns, folder_id"
+
+
+def _row(r: sqlite3.Row) -> ImageRow:
+    return ImageRow(
+        id=r["id"], path=from_catalog(r["path"], r["raw_path"]), size=r["size"],
+        mtime_ns=r["mtime_ns"], digest=r["digest"], width=r["width"] or 0,
+        height=r["height"] or 0, format=r["format"] or "", sidecar_mtime_ns=r["sidecar_mtime_ns"],
+        folder_id=r["folder_id"],
+    )
+
+
+def rows_under(conn: sqlite3.Connection, folder: str) -> dict[str, ImageRow]:
+    """Every catalogued image under `folder` (present in a library folder), by real path."""
+    display, _ = to_catalog(folder.rstrip("/"))
+    prefix = display + "/"
+    # A range on the path index: every string that starts with prefix sorts between these.
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM images WHERE path >= ? AND path < ?",
+        (prefix, prefix[:-1] + chr(ord("/") + 1)),
+    )
+    out = {}
+    for r in rows:
+        row = _row(r)
+        if is_under(row.path, folder):
+            out[row.path] = row
+    return out
+
+
+def rows_by_ids(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, ImageRow]:
+    out: dict[int, ImageRow] = {}
+    for start in range(0, len(ids), 900):
+        chunk = list(ids[start : start + 900])
+        marks = ",".join("?" * len(chunk))
+        for r in conn.execute(f"SELECT {_COLUMNS} FROM images WHERE id IN ({marks})", chunk):
+            out[r["id"]] = _row(r)
+    return out
+
+
+def rows_by_digest(conn: sqlite3.Connection, digest: str) -> list[ImageRow]:
+    return [_row(r) for r in conn.execute(f"SELECT {_COLUMNS} FROM images WHERE digest = ?",
+                                          (digest,))]
+
+
+def row_by_path(conn: sqlite3.Connection, path: str) -> ImageRow | None:
+    display, _ = to_catalog(path)
+    r = conn.execute(f"SELECT {_COLUMNS} FROM images WHERE path = ?", (display,)).fetchone()
+    return _row(r) if r else None
+
+
+@dataclass
+class ImageFacts:
+    """What a scan learnt about one file."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    digest: str
+    width: int
+    height: int
+    format: str
+    mode: str
+    has_alpha: bool
+    animated: bool
+    n_frames: int
+    params: dict[str, str]
+
+
+def upsert(conn: sqlite3.Connection, facts: ImageFacts, folder_id: int | None) -> int:
+    """Insert or update the row for `facts.path`; returns its id."""
+    display, raw = to_catalog(facts.path)
+    now = time.time()
+    params = json.dumps(facts.params, ensure_ascii=False) if facts.params else None
+    values = (raw, folder_id, facts.size, facts.mtime_ns, facts.digest, facts.width, facts.height,
+              facts.format, facts.mode, int(facts.has_alpha), int(facts.animated),
+              facts.n_frames, params, now)
+    existing = conn.execute("SELECT id FROM images WHERE path = ?", (display,)).fetchone()
+    if existing:
+        conn.execute(
+            "UPDATE images SET raw_path=?, folder_id=?, size=?, mtime_ns=?, digest=?, width=?, "
+            "height=?, format=?, mode=?, has_alpha=?, animated=?, n_frames=?, params=?, "
+            "scanned_at=? WHERE id=?",
+            (*values, existing[0]),
+        )
+        return int(existing[0])
+    cur = conn.execute(
+        "INSERT INTO images (raw_path, folder_id, size, mtime_ns, digest, width, height, format, "
+        "mode, has_alpha, animated, n_frames, params, scanned_at, path, added_at) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (*values, display, now),
+    )
+    return int(cur.lastrowid)
+
+
+def move_row(
+    conn: sqlite3.Connection, image_id: int, new_path: str, folder_id: int | None,
+    mtime_ns: int | None = None,
+) -> None:
+    """Point a row at the file's new place (moves keep the image's tags and decisions)."""
+    display, raw = to_catalog(new_path)
+    conn.execute(
+        "UPDATE images SET path=?, raw_path=?, folder_id=?, mtime_ns=COALESCE(?, mtime_ns) "
+        "WHERE id=?",
+        (display, raw, folder_id, mtime_ns, image_id),
+    )
+
+
+def delete_rows(conn: sqlite3.Connection, ids: Iterable[int]) -> None:
+    conn.executemany("DELETE FROM images WHERE id = ?", ((i,) for i in ids))
+
+
+def store_features(
+    conn: sqlite3.Connection, image_id: int, features: dict[str, tuple[int, bytes]]
+) -> None:
+    conn.executemany(
+        "INSERT OR REPLACE INTO features (image_id, analyser, version, data) VALUES (?,?,?,?)",
+        ((image_id, name, version, data) for name, (version, data) in features.items()),
+    )
+
+
+def feature_versions(conn: sqlite3.Connection, analyser: str) -> dict[int, int]:
+    return dict(conn.execute(
+        "SELECT image_id, version FROM features WHERE analyser = ?", (analyser,)
+    ).fetchall())
+
+
+def set_sidecar_tags(
+    conn: sqlite3.Connection, image_id: int, names: Sequence[str], mtime_ns: int | None
+) -> None:
+    """Replace the image's `sidecar` tags by `names` (the caption file is the truth for them)."""
+    conn.execute("DELETE FROM image_tags WHERE image_id = ? AND source = 'sidecar'", (image_id,))
+    ids = tag_ids(conn, names)
+    conn.executemany(
+        "INSERT OR IGNORE INTO image_tags (image_id, tag_id, source, score) "
+        "VALUES (?, ?, 'sidecar', NULL)",
+        ((image_id, ids[n]) for n in dict.fromkeys(names)),
+    )
+    conn.execute("UPDATE images SET sidecar_mtime_ns = ? WHERE id = ?", (mtime_ns, image_id))

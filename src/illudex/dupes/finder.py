@@ -1,0 +1,137 @@
+"""From catalogued pictures to duplicate groups with a suggested keeper.
+
+Exact copies (same content digest) are grouped by digest; one representative per
+digest goes to the near-duplicate engine; the user's decisions (stored by digest, so
+they survive renames) override what the engine says.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from illudex.catalog.images import ImageRow, rows_by_ids
+from illudex.dupes import features as dupe_features
+from illudex.dupes.decisions import load_decisions
+from illudex.dupes.groups import DEFAULT_THRESHOLD, build_groups, find_relations
+from illudex.dupes.keeper import DEFAULT_PREFERENCE, Candidate, choose_keeper
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class DupesOptions:
+    threshold: float = DEFAULT_THRESHOLD
+    preference: tuple[str, ...] = DEFAULT_PREFERENCE
+    include_near: bool = True
+
+
+@dataclass
+class DupeGroup:
+    relation: str  # 'exact' (all the same bytes) | 'near'
+    files: list[ImageRow]
+    keep: ImageRow
+    reason: str
+
+    @property
+    def others(self) -> list[ImageRow]:
+        return [f for f in self.files if f.id != self.keep.id]
+
+
+@dataclass
+class DupesReport:
+    groups: list[DupeGroup] = field(default_factory=list)
+    alternates: list[tuple[ImageRow, ImageRow]] = field(default_factory=list)
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "groups": [
+                {"relation": g.relation, "keep": g.keep.path, "reason": g.reason,
+                 "files": [f.path for f in g.files]}
+                for g in self.groups
+            ],
+            "alternates": [[a.path, b.path] for a, b in self.alternates],
+            "errors": self.errors,
+        }
+
+
+def find_duplicates(
+    conn: sqlite3.Connection,
+    image_ids: Sequence[int],
+    options: DupesOptions = DupesOptions(),
+    progress: Progress | None = None,
+) -> DupesReport:
+    rows = rows_by_ids(conn, image_ids)
+    by_digest: dict[str, list[ImageRow]] = defaultdict(list)
+    for row in sorted(rows.values(), key=lambda r: r.id):
+        by_digest[row.digest].append(row)
+    representative = {digest: copies[0].id for digest, copies in by_digest.items()}
+    decisions = _decisions_by_id(conn, representative)
+    if options.include_near:
+        items = _features(conn, sorted(representative.values()))
+        relations = find_relations(items, threshold=options.threshold, progress=progress)
+    else:
+        relations = []
+    groups, alternates = build_groups(sorted(representative.values()), relations, decisions)
+    members_of = {rep: by_digest[rows[rep].digest] for rep in representative.values()}
+    report = DupesReport()
+    grouped: set[int] = set()
+    for rep_ids in groups:
+        files = [f for rep in rep_ids for f in members_of[rep]]
+        report.groups.append(_group("near", files, conn, options))
+        grouped.update(rep_ids)
+    for rep in sorted(representative.values()):
+        if rep not in grouped and len(members_of[rep]) > 1:
+            report.groups.append(_group("exact", members_of[rep], conn, options))
+    report.groups.sort(key=lambda g: min(f.path for f in g.files))
+    report.alternates = [(rows[a], rows[b]) for a, b in alternates]
+    return report
+
+
+def _group(
+    relation: str, files: list[ImageRow], conn: sqlite3.Connection, options: DupesOptions
+) -> DupeGroup:
+    files = sorted(files, key=lambda f: f.path)
+    if len({f.digest for f in files}) == 1:
+        relation = "exact"
+    tag_counts = _tag_counts(conn, [f.id for f in files])
+    candidates = {
+        f.id: Candidate(f.path, f.width, f.height, f.format, f.size, f.mtime_ns,
+                        tag_counts.get(f.id, 0))
+        for f in files
+    }
+    best, reason = choose_keeper(list(candidates.values()), options.preference)
+    keep = next(f for f in files if candidates[f.id] is best)
+    return DupeGroup(relation=relation, files=files, keep=keep, reason=reason)
+
+
+def _features(conn: sqlite3.Connection, ids: list[int]) -> list[tuple[int, bytes]]:
+    wanted = set(ids)
+    rows = conn.execute(
+        "SELECT image_id, data FROM features WHERE analyser = ? AND version = ? "
+        "ORDER BY image_id",
+        (dupe_features.NAME, dupe_features.VERSION),
+    )
+    return [(image_id, data) for image_id, data in rows if image_id in wanted]
+
+
+def _tag_counts(conn: sqlite3.Connection, ids: list[int]) -> dict[int, int]:
+    marks = ",".join("?" * len(ids))
+    return dict(conn.execute(
+        f"SELECT image_id, COUNT(DISTINCT tag_id) FROM image_tags WHERE image_id IN ({marks}) "
+        "GROUP BY image_id", ids,
+    ).fetchall())
+
+
+def _decisions_by_id(
+    conn: sqlite3.Connection, representative: dict[str, int]
+) -> dict[tuple[int, int], str]:
+    out: dict[tuple[int, int], str] = {}
+    for (digest_a, digest_b), relation in load_decisions(conn).items():
+        a, b = representative.get(digest_a), representative.get(digest_b)
+        if a is not None and b is not None and a != b:
+            out[(min(a, b), max(a, b))] = relation
+    return out

@@ -1,0 +1,117 @@
+"""Walking folders: every picture file under the roots, robust to what real disks hold.
+
+Symlink loops, unreadable folders and folders that vanish while we walk become
+`WalkError`s; the walk goes on with the rest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from illudex.imageio import is_image_name
+
+TRASH_DIR_NAME = ".illudex-trash"
+SKIP_DIR_NAMES = frozenset({TRASH_DIR_NAME, ".git", "__pycache__", "@eaDir", ".Trash-1000"})
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    path: str
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True)
+class WalkError:
+    path: str
+    error: str
+
+
+@dataclass
+class WalkResult:
+    files: list[FileEntry]
+    errors: list[WalkError]
+    # Folders that could not be listed: their catalog entries must not be taken as deleted.
+    unlisted: list[str]
+    # Same-name caption files seen on the way (path -> mtime_ns): saves a stat per image.
+    sidecars: dict[str, int]
+    excluded: set[tuple[int, int]] = field(default_factory=set)
+
+
+def walk(root: str, exclude: frozenset[str] = frozenset()) -> WalkResult:
+    """Every picture under `root`, sorted by path; `exclude`: folders to leave out (the
+    library's own folder, where the trash is)."""
+    result = WalkResult(files=[], errors=[], unlisted=[], sidecars={})
+    seen_dirs: set[tuple[int, int]] = set()
+    for folder in exclude:
+        with contextlib.suppress(OSError):
+            st = os.stat(folder)
+            result.excluded.add((st.st_dev, st.st_ino))
+    for item in _walk_dir(root, seen_dirs, result):
+        result.files.append(item)
+    result.files.sort(key=lambda f: f.path)
+    return result
+
+
+def _walk_dir(
+    folder: str, seen: set[tuple[int, int]], result: WalkResult
+) -> Iterator[FileEntry]:
+    try:
+        st = os.stat(folder)
+    except FileNotFoundError:
+        result.errors.append(WalkError(folder, "folder vanished during the scan"))
+        result.unlisted.append(folder)
+        return
+    except OSError as e:
+        result.errors.append(WalkError(folder, f"cannot open folder: {e.strerror or e}"))
+        result.unlisted.append(folder)
+        return
+    key = (st.st_dev, st.st_ino)
+    if key in result.excluded:
+        return
+    if key in seen:
+        result.errors.append(WalkError(folder, "symlink loop: folder already visited, skipped"))
+        return
+    seen.add(key)
+    try:
+        with os.scandir(folder) as it:
+            entries = sorted(it, key=lambda e: e.name)
+    except FileNotFoundError:
+        result.errors.append(WalkError(folder, "folder vanished during the scan"))
+        result.unlisted.append(folder)
+        return
+    except OSError as e:
+        result.errors.append(WalkError(folder, f"cannot list folder: {e.strerror or e}"))
+        result.unlisted.append(folder)
+        return
+    for entry in entries:
+        yield from _visit(entry, seen, result)
+
+
+def _visit(entry: os.DirEntry[str], seen: set[tuple[int, int]], result: WalkResult) -> Iterator[
+    FileEntry
+]:
+    try:
+        if entry.is_dir(follow_symlinks=True):
+            if entry.name not in SKIP_DIR_NAMES:
+                yield from _walk_dir(entry.path, seen, result)
+            return
+        if entry.name.endswith(".txt"):
+            result.sidecars[entry.path] = entry.stat(follow_symlinks=True).st_mtime_ns
+            return
+        if not is_image_name(entry.name):
+            return
+        st = entry.stat(follow_symlinks=True)
+    except FileNotFoundError:
+        if entry.is_symlink():
+            result.errors.append(WalkError(entry.path, "broken symlink"))
+        return  # vanished between listing and stat: it is simply not there any more
+    except OSError as e:
+        result.errors.append(WalkError(entry.path, f"cannot stat: {e.strerror or e}"))
+        return
+    if stat.S_ISREG(st.st_mode):
+        yield FileEntry(entry.path, st.st_size, st.st_mtime_ns)

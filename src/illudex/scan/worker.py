@@ -1,0 +1,99 @@
+"""What a decode worker process does with one file: read it once, hash it, decode it once,
+and feed every per-image analyser from that decode.
+
+Runs in worker processes, so everything here is picklable and imports stay light.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from PIL import Image
+
+from illudex.imageio import DEFAULT_MAX_PIXELS, DecodeError, decode_file
+
+
+@dataclass(frozen=True)
+class Analyser:
+    """A per-image analyser run in the decode workers: RGB picture in, bytes out."""
+
+    name: str
+    version: int
+    extract: Callable[[Image.Image], bytes]
+
+
+@dataclass
+class FileResult:
+    path: str
+    size: int
+    mtime_ns: int
+    digest: str | None = None
+    width: int = 0
+    height: int = 0
+    format: str = ""
+    mode: str = ""
+    has_alpha: bool = False
+    animated: bool = False
+    n_frames: int = 1
+    params: dict[str, str] = field(default_factory=dict)
+    features: dict[str, tuple[int, bytes]] = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    analysers: tuple[Analyser, ...]
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    side: int = 512
+
+
+_config: WorkerConfig | None = None
+
+
+def init_worker(config: WorkerConfig) -> None:
+    global _config
+    _config = config
+    # Workers are for decoding; a Ctrl-C is handled once, by the parent.
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def process(task: tuple[str, int, int]) -> FileResult:
+    assert _config is not None, "init_worker was not called"
+    return process_file(task, _config)
+
+
+def process_file(task: tuple[str, int, int], config: WorkerConfig) -> FileResult:
+    path, size, mtime_ns = task
+    result = FileResult(path=path, size=size, mtime_ns=mtime_ns)
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        result.error = "file vanished before it could be read"
+        return result
+    except OSError as e:
+        result.error = f"cannot read file: {e.strerror or e}"
+        return result
+    if not data:
+        result.error = "empty file (0 bytes)"
+        return result
+    result.digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+    result.size = len(data)
+    try:
+        decoded = decode_file(io.BytesIO(data), path, side=config.side, max_pixels=config.max_pixels)
+    except DecodeError as e:
+        result.error = str(e)
+        return result
+    for name in ("width", "height", "format", "mode", "has_alpha", "animated", "n_frames", "params"):
+        setattr(result, name, getattr(decoded, name))
+    for analyser in config.analysers:
+        try:
+            result.features[analyser.name] = (analyser.version, analyser.extract(decoded.image))
+        except Exception as e:  # one analyser's failure must not lose the file's other data
+            result.error = f"analyser {analyser.name} failed: {type(e).__name__}: {e}"
+    return result
