@@ -15,6 +15,7 @@ undo looks at the file system to see how far a pending operation got.
 from __future__ import annotations
 
 import contextlib
+import filecmp
 import os
 import shutil
 import sqlite3
@@ -25,6 +26,7 @@ from pathlib import Path
 
 from illudex.catalog.folders import folder_of
 from illudex.catalog.images import move_row, row_by_path
+from illudex.paths import is_under, to_catalog
 from illudex.scan.walk import TRASH_DIR_NAME
 
 PART_SUFFIX = ".illudex-part"
@@ -67,7 +69,7 @@ class Journal:
         self._seq += 1
         cur = self.conn.execute(
             "INSERT INTO journal (action_id, seq, op, src, dst) VALUES (?, ?, ?, ?, ?)",
-            (action_id, self._seq, op, src, dst),
+            (action_id, self._seq, op, _stored(src), _stored(dst)),
         )
         return int(cur.lastrowid)
 
@@ -90,6 +92,25 @@ class Journal:
     def trash(self, action_id: int, path: str) -> str:
         return self.move(action_id, path, self.trash_path(action_id, path))
 
+    def copy(self, action_id: int, src: str, dst: str) -> str:
+        """Copy `src` to `dst` (a free name beside it if taken); undo trashes the copy."""
+        dst = free_name(dst)
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        row_id = self._record(action_id, "create", dst, None)
+        _copy_synced(src, dst + PART_SUFFIX)
+        os.rename(dst + PART_SUFFIX, dst)
+        self._done(row_id)
+        return dst
+
+    def symlink(self, action_id: int, src: str, dst: str) -> str:
+        """A symbolic link at `dst` pointing to `src`; undo takes the link away."""
+        dst = free_name(dst)
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        row_id = self._record(action_id, "create", dst, None)
+        os.symlink(os.path.abspath(src), dst)
+        self._done(row_id)
+        return dst
+
     def write_text(self, action_id: int, path: str, text: str) -> None:
         """Write `text` to `path`, keeping any old content for undo."""
         if os.path.exists(path):
@@ -101,6 +122,14 @@ class Journal:
             row_id = self._record(action_id, "create", path, None)
         _write_atomic(path, text)
         self._done(row_id)
+
+    def record_tag_edit(self, edit_id: int | None, summary: str) -> int | None:
+        """Put a catalog tag edit (already made, recorded in tag_edits) on the undo stack."""
+        if edit_id is None:
+            return None
+        with self.action("tag-edit", summary) as action_id:
+            self._done(self._record(action_id, "tag-edit", str(edit_id), None))
+        return action_id
 
     def trash_path(self, action_id: int, path: str) -> str:
         """Where `path` goes when trashed: a trash folder on the same device."""
@@ -150,7 +179,7 @@ class Journal:
         return report
 
     def _undo_row(self, row: sqlite3.Row) -> str | None:
-        op, src, dst = row["op"], row["src"], row["dst"]
+        op, src, dst = row["op"], _real(row["src"]), _real(row["dst"])
         if op == "move":
             return self._undo_move(src, dst)
         if op == "write":
@@ -159,10 +188,20 @@ class Journal:
                 os.replace(src + PART_SUFFIX, src)
             return None
         if op == "create":
-            if os.path.exists(src):
+            if os.path.islink(src):
+                os.unlink(src)  # a link we made holds no data
+            elif os.path.exists(src):
                 trash = self.trash_path(row["action_id"], src) + ".undone"
                 os.makedirs(os.path.dirname(trash), exist_ok=True)
                 _move_file(src, free_name(trash))
+            return None
+        if op == "tag-edit":
+            from illudex.tags.history import TagEditError, undo_tag_edit
+
+            try:
+                undo_tag_edit(self.conn, int(src))
+            except TagEditError as e:
+                return str(e)
             return None
         return f"unknown journal operation {op!r}"
 
@@ -171,7 +210,7 @@ class Journal:
             os.unlink(dst + PART_SUFFIX)  # our own half-made copy from an interrupted move
         at_src, at_dst = os.path.lexists(src), os.path.lexists(dst)
         if at_src and at_dst:
-            if os.path.getsize(src) != os.path.getsize(dst):
+            if not filecmp.cmp(src, dst, shallow=False):
                 return f"{src}: a different file now exists there; {dst} left in place"
             # A cross-device move stopped after the copy: src is whole, dst is our copy.
             os.unlink(dst)
@@ -189,7 +228,10 @@ class Journal:
         """Point the catalog row of a moved picture at its new place."""
         row = row_by_path(self.conn, old)
         if row is not None:
-            move_row(self.conn, row.id, new, folder_of(self.conn, new))
+            # A trashed file is in no library folder, even where the trash lies inside one.
+            in_trash = is_under(new, str(self.library_dir / "trash")) or \
+                TRASH_DIR_NAME in Path(new).parts
+            move_row(self.conn, row.id, new, None if in_trash else folder_of(self.conn, new))
 
     def _in_transaction(self, work: object) -> None:
         self.conn.execute("BEGIN IMMEDIATE")
@@ -199,6 +241,19 @@ class Journal:
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
+
+
+def _stored(path: str | None) -> str | bytes | None:
+    """A path for the journal: text, or the real bytes of a name that is not UTF-8 (which
+    SQLite text cannot hold; the column takes bytes as they are)."""
+    if path is None:
+        return None
+    display, raw = to_catalog(path)
+    return display if raw is None else raw
+
+
+def _real(stored: str | bytes | None) -> str | None:
+    return os.fsdecode(stored) if isinstance(stored, bytes) else stored
 
 
 def free_name(path: str) -> str:

@@ -10,10 +10,13 @@ operation the CLI, the REST API and the web UI offer.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
 
@@ -26,8 +29,15 @@ from illudex.dupes import features as dupe_features
 from illudex.dupes.finder import DupesOptions, DupesReport, find_duplicates
 from illudex.imageio import DEFAULT_MAX_PIXELS
 from illudex.journal import Journal, UndoReport
+from illudex.paths import sidecar_path
 from illudex.scan import ScanOptions, ScanReport, scan
 from illudex.scan.worker import Analyser
+from illudex.tags.sidecar import format_sidecar
+
+if TYPE_CHECKING:  # heavy modules (numpy, scikit-learn) load only when a method needs them
+    from illudex.cluster import ClusterOptions, ClusterResult
+    from illudex.search import SearchResult
+    from illudex.tags import exchange, lookup, vocabulary
 
 ENV_LIBRARY = "ILLUDEX_LIBRARY"
 CATALOG_NAME = "catalog.db"
@@ -111,10 +121,11 @@ class Library:
     def dupes(
         self,
         paths: Iterable[str | Path],
-        options: DupesOptions = DupesOptions(),
+        options: DupesOptions | None = None,
         progress: Callable[[int, int], None] | None = None,
     ) -> DupesReport:
-        return find_duplicates(self.conn, self.image_ids(paths), options, progress)
+        return find_duplicates(self.conn, self.image_ids(paths), options or DupesOptions(),
+                               progress)
 
     def mark(self, a: str | Path, b: str | Path, relation: str) -> None:
         """Remember a person's decision on two pictures (never reported otherwise again)."""
@@ -136,6 +147,222 @@ class Library:
     ) -> dupe_actions.ActionResult:
         return dupe_actions.apply(self.journal, moves, progress)
 
+    # --- tags --------------------------------------------------------------------------
+
+    def tag_list(
+        self, *, prefix: str | None = None, category: str | None = None, limit: int = 200,
+        offset: int = 0,
+    ) -> list[vocabulary.Tag]:
+        """Tags by count (or those starting with `prefix`, aliases resolved)."""
+        from illudex.tags import lookup, vocabulary
+
+        if prefix:
+            matches = lookup.find(self.conn, prefix, limit=limit, category=category)
+            return [m.tag for m in matches if m.reason in ("exact", "prefix")]
+        return vocabulary.list_tags(self.conn, category=category, limit=limit, offset=offset)
+
+    def find_tags(self, text: str, limit: int = 10) -> list[lookup.TagMatch]:
+        """Fuzzy lookup: prefix, substring, typos, aliases and other languages."""
+        from illudex.tags import lookup
+
+        return lookup.find(self.conn, text, limit=limit)
+
+    def tag_detail(self, name: str) -> vocabulary.TagDetail | None:
+        from illudex.tags import vocabulary
+
+        return vocabulary.get_tag(self.conn, name)
+
+    def image_tags(self, image_id: int) -> list[ImageTag]:
+        rows = self.conn.execute(
+            "SELECT t.name, t.category, it.source, it.score FROM image_tags it "
+            "JOIN tags t ON t.id = it.tag_id WHERE it.image_id = ? "
+            "ORDER BY t.category, it.score DESC, t.name",
+            (image_id,),
+        )
+        return [ImageTag(*r) for r in rows]
+
+    def add_tags(self, image_ids: Sequence[int], names: Sequence[str]) -> int | None:
+        from illudex.tags import edits as tag_edits
+
+        edit = tag_edits.add_tags(self.conn, image_ids, names)
+        return self.journal.record_tag_edit(edit, f"add {', '.join(names)}")
+
+    def remove_tags(self, image_ids: Sequence[int], names: Sequence[str]) -> int | None:
+        from illudex.tags import edits as tag_edits
+
+        edit = tag_edits.remove_tags(self.conn, image_ids, names)
+        return self.journal.record_tag_edit(edit, f"remove {', '.join(names)}")
+
+    def replace_tag(self, image_ids: Sequence[int], old: str, new: str) -> int | None:
+        from illudex.tags import edits as tag_edits
+
+        edit = tag_edits.replace_tag(self.conn, image_ids, old, new)
+        return self.journal.record_tag_edit(edit, f"replace {old} by {new}")
+
+    def merge_tags(self, keep: str, gone: str) -> int | None:
+        from illudex.tags import edits as tag_edits
+
+        edit = tag_edits.merge_tags(self.conn, keep, gone)
+        return self.journal.record_tag_edit(edit, f"merge {gone} into {keep}")
+
+    def apply_implications(self, image_ids: Sequence[int] | None = None) -> int | None:
+        from illudex.tags import edits as tag_edits
+
+        edit = tag_edits.apply_implications(self.conn, image_ids)
+        return self.journal.record_tag_edit(edit, "write implied tags")
+
+    def add_alias(self, alias: str, tag: str) -> int | None:
+        from illudex.tags import vocabulary
+
+        edit = vocabulary.add_alias(self.conn, alias, tag)
+        return self.journal.record_tag_edit(edit, f"alias {alias} → {tag}")
+
+    def add_implication(self, tag: str, implied: str) -> None:
+        from illudex.tags import vocabulary
+
+        vocabulary.add_implication(self.conn, tag, implied)
+
+    def add_translation(self, tag: str, lang: str, name: str) -> None:
+        from illudex.tags import vocabulary
+
+        vocabulary.add_translation(self.conn, tag, lang, name)
+
+    def aliases(self) -> list[tuple[str, str]]:
+        from illudex.tags import vocabulary
+
+        return vocabulary.list_aliases(self.conn)
+
+    def implications(self) -> list[tuple[str, str]]:
+        from illudex.tags import vocabulary
+
+        return vocabulary.list_implications(self.conn)
+
+    def translations(self) -> list[tuple[str, str, str]]:
+        from illudex.tags import vocabulary
+
+        return vocabulary.list_translations(self.conn)
+
+    def remove_alias(self, alias: str) -> bool:
+        """Forget an alias; False when there was none."""
+        from illudex.tags import vocabulary
+
+        return vocabulary.remove_alias(self.conn, alias)
+
+    def remove_implication(self, tag: str, implied: str) -> bool:
+        from illudex.tags import vocabulary
+
+        return vocabulary.remove_implication(self.conn, tag, implied)
+
+    def remove_translation(self, tag: str, lang: str, name: str) -> bool:
+        from illudex.tags import vocabulary
+
+        return vocabulary.remove_translation(self.conn, tag, lang, name)
+
+    def set_category(self, tag: str, category: str) -> vocabulary.Tag:
+        from illudex.tags import vocabulary
+
+        return vocabulary.set_category(self.conn, tag, category)
+
+    def import_vocabulary(
+        self, path: str | Path, kind: str | None = None
+    ) -> dict[str, exchange.ImportReport]:
+        """Import a CSV of one `kind` (tags, aliases, implications, translations), or a
+        `.json` file holding the whole vocabulary; a report per kind."""
+        from illudex.tags import exchange
+
+        try:
+            if Path(path).suffix.lower() == ".json":
+                return exchange.import_json(self.conn, path)
+            if kind is None:
+                raise ValueError(f"{path}: say which kind of CSV it is: one of {exchange.KINDS}")
+            return {kind: exchange.import_csv(self.conn, path, kind)}
+        except (OSError, ValueError) as e:
+            raise LibraryError(str(e)) from None
+
+    def export_vocabulary(self, path: str | Path, kind: str | None = None) -> dict[str, int]:
+        """Write a CSV of one `kind`, or the whole vocabulary to a `.json` file; rows per kind."""
+        from illudex.tags import exchange
+
+        try:
+            if Path(path).suffix.lower() == ".json":
+                data = exchange.export_json(self.conn, path)
+                return {name: len(rows) for name, rows in data.items()}
+            if kind is None:
+                raise ValueError(f"{path}: say which kind to export: one of {exchange.KINDS}")
+            return {kind: exchange.export_csv(self.conn, path, kind)}
+        except (OSError, ValueError) as e:
+            raise LibraryError(str(e)) from None
+
+    def write_sidecars(
+        self, image_ids: Sequence[int], *, progress: Callable[[int, int], None] | None = None
+    ) -> int | None:
+        """Write each picture's catalog tags to its `.txt` caption file, undoably."""
+        from illudex.tags import edits as tag_edits
+
+        wanted = tag_edits.tags_for_sidecar(self.conn, image_ids)
+        rows = self.images(list(wanted))
+        if not wanted:
+            return None
+        with self.journal.action("write-txt", f"write {len(wanted)} caption file(s)") as action:
+            for n, (image_id, names) in enumerate(sorted(wanted.items()), start=1):
+                self.journal.write_text(
+                    action, sidecar_path(rows[image_id].path), format_sidecar(names)
+                )
+                if progress:
+                    progress(n, len(wanted))
+        self._sidecars_written(rows.values())
+        return action
+
+    def _sidecars_written(self, rows: Iterable[ImageRow]) -> None:
+        """The files we wrote are the catalog's own view: note their mtimes so the next
+        scan does not read them back as new sidecar tags."""
+        for row in rows:
+            with contextlib.suppress(OSError):
+                mtime = os.stat(sidecar_path(row.path)).st_mtime_ns
+                self.conn.execute("UPDATE images SET sidecar_mtime_ns = ? WHERE id = ?",
+                                  (mtime, row.id))
+
+    # --- search --------------------------------------------------------------------------
+
+    def search(self, query: str, *, limit: int | None = 100, offset: int = 0) -> SearchResult:
+        """Pictures matching a query (tags, metatags, and similarity terms)."""
+        from illudex.search.similar import search_query
+
+        return search_query(self, query, limit=limit, offset=offset)
+
+    # --- clusters ------------------------------------------------------------------------
+
+    def cluster(
+        self,
+        image_ids: Sequence[int],
+        options: ClusterOptions | None = None,
+        progress: Callable[[str, int, int | None], None] | None = None,
+    ) -> ClusterResult:
+        """Group pictures by tags and/or embeddings (raises ClusterError on bad input)."""
+        from illudex.cluster import cluster_images
+
+        return cluster_images(self.conn, list(image_ids), options, progress)
+
+    def export_clusters(
+        self, result: ClusterResult, dest: str | Path, *, mode: str = "copy",
+        progress: Callable[[int, int], None] | None = None,
+    ) -> int:
+        """Put each cluster's pictures (and captions) in a folder named by its label."""
+        from illudex.cluster import export_plan
+
+        if mode not in ("move", "copy", "link"):
+            raise LibraryError(f"export mode must be move, copy or link, not {mode!r}")
+        plan = export_plan(result, _absolute(dest))
+        operation = {"move": self.journal.move, "copy": self.journal.copy,
+                     "link": self.journal.symlink}[mode]
+        with self.journal.action(f"cluster-{mode}", f"{mode} {len(plan)} file(s) into "
+                                 f"{dest}") as action:
+            for n, (src, dst) in enumerate(plan, start=1):
+                operation(action, str(src), str(dst))  # the journal takes str
+                if progress:
+                    progress(n, len(plan))
+        return action
+
     # --- journal -------------------------------------------------------------------
 
     def undo(self, action_id: int | None = None) -> UndoReport:
@@ -146,6 +373,14 @@ class Library:
             "SELECT id, kind, summary, created_at, state FROM actions ORDER BY id DESC LIMIT ?",
             (limit,),
         ).fetchall()
+
+
+@dataclass(frozen=True)
+class ImageTag:
+    name: str
+    category: str
+    source: str
+    score: float | None
 
 
 def _absolute(path: str | Path) -> str:

@@ -120,6 +120,14 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (digest_a, digest_b)
     ) WITHOUT ROWID;
 
+    -- Near-duplicate relations of the last runs, keyed by a fingerprint of their input
+    -- (engine version, threshold, the pictures' digests): an unchanged folder answers at once.
+    CREATE TABLE dupe_cache (
+        fingerprint TEXT PRIMARY KEY,
+        relations TEXT NOT NULL,            -- JSON list of relations
+        at REAL NOT NULL
+    );
+
     -- The journal: every file operation is written here before it is done.
     CREATE TABLE actions (
         id INTEGER PRIMARY KEY,
@@ -158,6 +166,7 @@ MIGRATIONS: list[str] = [
     BEGIN
         UPDATE tags SET image_count = image_count + 1, generation = generation + 1
         WHERE id = NEW.tag_id;
+        UPDATE search_state SET tagging_version = tagging_version + 1;
     END;
     CREATE TRIGGER image_tags_count_delete AFTER DELETE ON image_tags
     WHEN NOT EXISTS (SELECT 1 FROM image_tags
@@ -165,6 +174,7 @@ MIGRATIONS: list[str] = [
     BEGIN
         UPDATE tags SET image_count = image_count - 1, generation = generation + 1
         WHERE id = OLD.tag_id;
+        UPDATE search_state SET tagging_version = tagging_version + 1;
     END;
     CREATE TRIGGER image_tags_count_update_new BEFORE UPDATE OF image_id, tag_id ON image_tags
     WHEN NOT EXISTS (SELECT 1 FROM image_tags
@@ -172,6 +182,7 @@ MIGRATIONS: list[str] = [
     BEGIN
         UPDATE tags SET image_count = image_count + 1, generation = generation + 1
         WHERE id = NEW.tag_id;
+        UPDATE search_state SET tagging_version = tagging_version + 1;
     END;
     CREATE TRIGGER image_tags_count_update_old AFTER UPDATE OF image_id, tag_id ON image_tags
     WHEN NOT EXISTS (SELECT 1 FROM image_tags
@@ -179,17 +190,23 @@ MIGRATIONS: list[str] = [
     BEGIN
         UPDATE tags SET image_count = image_count - 1, generation = generation + 1
         WHERE id = OLD.tag_id;
+        UPDATE search_state SET tagging_version = tagging_version + 1;
     END;
 
     CREATE TABLE search_state (
         id INTEGER PRIMARY KEY CHECK (id = 1),
         vocab_version INTEGER NOT NULL,     -- tags, aliases, translations, implications
-        images_version INTEGER NOT NULL     -- rows of images added or removed
+        images_version INTEGER NOT NULL,    -- images added, removed, or their sizes changed
+        tagging_version INTEGER NOT NULL    -- an image gained or lost a tag
     );
-    INSERT INTO search_state (id, vocab_version, images_version) VALUES (1, 0, 0);
+    INSERT INTO search_state (id, vocab_version, images_version, tagging_version)
+    VALUES (1, 0, 0, 0);
     CREATE TRIGGER images_version_insert AFTER INSERT ON images
     BEGIN UPDATE search_state SET images_version = images_version + 1; END;
     CREATE TRIGGER images_version_delete AFTER DELETE ON images
+    BEGIN UPDATE search_state SET images_version = images_version + 1; END;
+    CREATE TRIGGER images_version_update
+    AFTER UPDATE OF width, height, size, format, animated, has_alpha, added_at, folder_id ON images
     BEGIN UPDATE search_state SET images_version = images_version + 1; END;
     CREATE TRIGGER tags_vocab_insert AFTER INSERT ON tags
     BEGIN UPDATE search_state SET vocab_version = vocab_version + 1; END;
@@ -224,6 +241,13 @@ MIGRATIONS: list[str] = [
         tag_id INTEGER PRIMARY KEY,
         generation INTEGER NOT NULL,
         ids BLOB NOT NULL
+    );
+    -- Cached image columns for metatag filters and sorting (numpy arrays aligned on image
+    -- id order), as of search_state.images_version (tags: tagging_version).
+    CREATE TABLE image_columns (
+        name TEXT PRIMARY KEY,
+        generation INTEGER NOT NULL,
+        data BLOB NOT NULL
     );
 
     CREATE INDEX tag_implications_implied ON tag_implications(implied_id, tag_id);

@@ -15,7 +15,14 @@ from dataclasses import dataclass, field
 from illudex.catalog.images import ImageRow, rows_by_ids
 from illudex.dupes import features as dupe_features
 from illudex.dupes.decisions import load_decisions
-from illudex.dupes.groups import DEFAULT_THRESHOLD, build_groups, find_relations
+from illudex.dupes.cache import cached, fingerprint
+from illudex.dupes.groups import (
+    DEFAULT_THRESHOLD,
+    ENGINE_VERSION,
+    Relation,
+    build_groups,
+    find_relations,
+)
 from illudex.dupes.keeper import DEFAULT_PREFERENCE, Candidate, choose_keeper
 
 Progress = Callable[[int, int], None]
@@ -61,20 +68,20 @@ class DupesReport:
 def find_duplicates(
     conn: sqlite3.Connection,
     image_ids: Sequence[int],
-    options: DupesOptions = DupesOptions(),
+    options: DupesOptions | None = None,
     progress: Progress | None = None,
 ) -> DupesReport:
+    options = options or DupesOptions()
     rows = rows_by_ids(conn, image_ids)
     by_digest: dict[str, list[ImageRow]] = defaultdict(list)
     for row in sorted(rows.values(), key=lambda r: r.id):
         by_digest[row.digest].append(row)
     representative = {digest: copies[0].id for digest, copies in by_digest.items()}
     decisions = _decisions_by_id(conn, representative)
-    if options.include_near:
-        items = _features(conn, sorted(representative.values()))
-        relations = find_relations(items, threshold=options.threshold, progress=progress)
-    else:
-        relations = []
+    relations = (
+        _near_relations(conn, rows, sorted(representative.values()), options, progress)
+        if options.include_near else []
+    )
     groups, alternates = build_groups(sorted(representative.values()), relations, decisions)
     members_of = {rep: by_digest[rows[rep].digest] for rep in representative.values()}
     report = DupesReport()
@@ -106,6 +113,25 @@ def _group(
     best, reason = choose_keeper(list(candidates.values()), options.preference)
     keep = next(f for f in files if candidates[f.id] is best)
     return DupeGroup(relation=relation, files=files, keep=keep, reason=reason)
+
+
+def _near_relations(
+    conn: sqlite3.Connection,
+    rows: dict[int, ImageRow],
+    ids: list[int],
+    options: DupesOptions,
+    progress: Progress | None,
+) -> list[Relation]:
+    key = fingerprint(
+        (ENGINE_VERSION, dupe_features.VERSION), options.threshold,
+        [(i, rows[i].digest) for i in ids],
+    )
+
+    def compute() -> list[Relation]:
+        items = _features(conn, ids)
+        return find_relations(items, threshold=options.threshold, progress=progress)
+
+    return cached(conn, key, compute, lambda d: Relation(**d))
 
 
 def _features(conn: sqlite3.Connection, ids: list[int]) -> list[tuple[int, bytes]]:

@@ -1,0 +1,7 @@
+"""The one error clustering raises for bad input: its message says what to do."""
+
+from __future__ import annotations
+
+
+class ClusterError(Exception):
+    """Clustering cannot run on this input; the message names the problem and the fix."""
