@@ -9,6 +9,7 @@ reason a person can read.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import struct
@@ -19,10 +20,8 @@ from typing import BinaryIO
 
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
-try:  # optional format plugins: AVIF / HEIF when installed
+with contextlib.suppress(ImportError):  # optional format plugins: AVIF / HEIF when installed
     import pillow_avif  # noqa: F401
-except ImportError:  # pragma: no cover - depends on the user's install
-    pass
 try:
     from pillow_heif import register_heif_opener
 
@@ -107,12 +106,14 @@ def decode_file(
     """Decode an open file (`path` names it in messages and in the result)."""
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # Our own `max_pixels` check decides; Pillow's warning (at half its hard limit)
+            # would otherwise refuse pictures well under the configured limit.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(fp) as im:
                 return _decode_open(path, im, side, max_pixels)
     except DecodeError:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+    except Image.DecompressionBombError as e:
         raise DecodeError(f"refused: too many pixels (decompression bomb?): {e}") from None
     except UnidentifiedImageError:
         if _is_empty(fp):

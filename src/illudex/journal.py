@@ -138,7 +138,8 @@ class Journal:
         if not _same_device(self.library_dir, absolute):
             # Moving gigabytes across devices to "delete" would be slow: the trash goes
             # into the picture's own library folder, which the scanner skips.
-            base = Path(self._library_folder(absolute) or os.path.dirname(absolute)) / TRASH_DIR_NAME
+            folder = self._library_folder(absolute) or os.path.dirname(absolute)
+            base = Path(folder) / TRASH_DIR_NAME
         return str(base / str(action_id) / absolute.lstrip(os.sep))
 
     def _library_folder(self, path: str) -> str | None:

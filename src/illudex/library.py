@@ -11,6 +11,7 @@ operation the CLI, the REST API and the web UI offer.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
@@ -35,11 +36,21 @@ from illudex.scan.worker import Analyser
 from illudex.tags.sidecar import format_sidecar
 
 if TYPE_CHECKING:  # heavy modules (numpy, scikit-learn) load only when a method needs them
+    import numpy as np
+
+    from illudex.analysers.runner import RunSummary
+    from illudex.analysers.wd_tagger import TagOptions, TagResult
     from illudex.cluster import ClusterOptions, ClusterResult
+    from illudex.index import VectorIndex
     from illudex.search import SearchResult
+    from illudex.search.planner import SimilarityClause
     from illudex.tags import exchange, lookup, vocabulary
+    from illudex.tags.captions import CaptionOptions
+
+
 
 ENV_LIBRARY = "ILLUDEX_LIBRARY"
+PERCEPTUAL = "perceptual"  # search by picture with no model: the duplicate finder's features
 CATALOG_NAME = "catalog.db"
 Progress = Callable[[int, int, str], None]
 
@@ -74,7 +85,7 @@ class Library:
         try:
             path.mkdir(parents=True, exist_ok=True)
             conn = connect(path / CATALOG_NAME)
-        except (OSError, sqlite3.Error) as e:
+        except (OSError, sqlite3.Error, RuntimeError) as e:  # RuntimeError: a newer schema
             raise LibraryError(f"cannot open the library at {path}: {e}") from None
         return cls(path.resolve(), conn)
 
@@ -134,6 +145,10 @@ class Library:
             decisions.mark(self.conn, row_a.digest, row_b.digest, relation)
         except ValueError as e:
             raise LibraryError(str(e)) from None
+
+    def forget(self, a: str | Path, b: str | Path) -> bool:
+        """Drop a recorded decision about two pictures (True if there was one)."""
+        return decisions.forget(self.conn, self.image_at(a).digest, self.image_at(b).digest)
 
     def plan_dupes(self, report: DupesReport, move_to: str | Path | None = None) -> list[
         dupe_actions.PlannedMove
@@ -299,7 +314,8 @@ class Library:
         """Write each picture's catalog tags to its `.txt` caption file, undoably."""
         from illudex.tags import edits as tag_edits
 
-        wanted = tag_edits.tags_for_sidecar(self.conn, image_ids)
+        wanted = {i: names for i, names in tag_edits.tags_for_sidecar(self.conn, image_ids)
+                  .items() if names}  # no tags: nothing to write, never an empty file
         rows = self.images(list(wanted))
         if not wanted:
             return None
@@ -329,6 +345,251 @@ class Library:
         from illudex.search.similar import search_query
 
         return search_query(self, query, limit=limit, offset=offset)
+
+    # --- models: tags and embeddings ------------------------------------------------------
+
+    def tag(
+        self,
+        paths: Iterable[str | Path],
+        *,
+        model: str | None = None,
+        options: TagOptions | None = None,
+        device: str = "auto",
+        progress: Callable[[int, int], None] | None = None,
+        on_result: Callable[[TagResult], None] | None = None,
+    ) -> RunSummary:
+        """Tag the pictures under `paths` with a WD tagger (tags + embedding per picture)."""
+        from illudex.analysers.runner import stored_result, tag_images
+        from illudex.analysers.wd_tagger import DEFAULT_TAGGER, WDTagger
+
+        tagger = WDTagger.load(model or DEFAULT_TAGGER, device=device)
+        images = self._id_paths(paths)
+        seen: set[str] = set()
+
+        def emit(result: TagResult) -> None:
+            seen.add(result.path)
+            if on_result:
+                on_result(result)
+
+        summary = tag_images(self.conn, images, tagger, options=options, progress=progress,
+                             on_result=emit, workers=self.workers)
+        if on_result:  # pictures done by an earlier run: their stored tags, for captions/JSON
+            for image_id, path in images:
+                if path not in seen:
+                    on_result(stored_result(self.conn, image_id, path, tagger.name))
+        self._remember("similar_model", tagger.name)
+        return summary
+
+    def embed(
+        self,
+        paths: Iterable[str | Path],
+        *,
+        model: str | None = None,
+        device: str = "auto",
+        progress: Callable[[int, int], None] | None = None,
+    ) -> RunSummary:
+        """Store CLIP image embeddings for the pictures under `paths` (for `text:` search)."""
+        from illudex.analysers.clip import DEFAULT_CLIP, ClipModel
+        from illudex.analysers.runner import embed_images
+
+        clip = ClipModel.load(model or DEFAULT_CLIP, device=device)
+        summary = embed_images(self.conn, self._id_paths(paths), clip, progress=progress,
+                               workers=self.workers)
+        self._remember("clip_model", model or DEFAULT_CLIP)
+        self._remember("clip_name", clip.name)  # the name its vectors are stored under
+        return summary
+
+    def write_captions(
+        self, results: Sequence[TagResult], options: CaptionOptions, policy: str = "merge"
+    ) -> int | None:
+        """Write tagging results to same-name `.txt` files, undoably. `policy` for files
+        that exist: merge (keep the user's tags, add the new), replace, or skip."""
+        from illudex.tags.captions import format_caption, merge_caption
+
+        with self.journal.action("write-txt", f"captions for {len(results)} picture(s)") as a:
+            for result in results:
+                txt = sidecar_path(result.path)
+                existing = _read_text(txt)
+                text = merge_caption(
+                    existing,
+                    format_caption(result.general, result.character, options, result.top_rating),
+                    policy, first=options.trigger_words,  # type: ignore[arg-type]
+                )
+                if text is not None:
+                    self.journal.write_text(a, txt, text)
+        self._sidecars_written(
+            r for r in (row_by_path(self.conn, res.path) for res in results) if r is not None
+        )
+        return a
+
+    def embedding_models(self) -> list[tuple[str, int]]:
+        """Models with stored embeddings, and how many pictures each has."""
+        return [(m, n) for m, n in self.conn.execute(
+            "SELECT model, COUNT(*) FROM embeddings GROUP BY model ORDER BY COUNT(*) DESC, model"
+        )]
+
+    def vector_index(self, model: str) -> VectorIndex:
+        from illudex.index import open_index
+
+        if model == PERCEPTUAL:
+            return self._perceptual_index()
+        return open_index(self.dir, self.conn, model)
+
+    def embed_text(self, text: str, model: str | None = None) -> np.ndarray:
+        """A text query's CLIP embedding (the model the pictures were embedded with)."""
+        from illudex.analysers.clip import ClipModel
+
+        name = model or self._recall("clip_model")
+        if name is None:
+            raise LibraryError("no CLIP embeddings yet: run `illudex embed PATH` first")
+        return ClipModel.load(name).embed_text(text)
+
+    def similar(self, image_id: int, *, limit: int = 50) -> list[tuple[int, float]]:
+        """Pictures like this one, best first, cut off where they stop being related."""
+        from illudex.search.planner import SimilarityClause
+        from illudex.search.similar import rank, similarity_hits
+
+        clause = SimilarityClause("image", image_id, None, False, 0)
+        return rank(similarity_hits(self, clause))[:limit]
+
+    def search_text(self, text: str, *, limit: int = 50) -> list[tuple[int, float]]:
+        from illudex.search.planner import SimilarityClause
+        from illudex.search.similar import rank, similarity_hits
+
+        return rank(similarity_hits(self, SimilarityClause("text", text, None, False, 0)))[:limit]
+
+    def search_by_upload(self, data: bytes, *, limit: int = 50) -> list[tuple[int, float]]:
+        """Pictures like an uploaded one (not in the catalog)."""
+        import numpy as np
+
+        from illudex.index import apply_cutoff, background_scores, cutoff
+
+        model, vector = self._vector_of_bytes(data)
+        index = self.vector_index(model)
+        results = index.search(vector, 1000)
+        if not results:
+            return []
+        scores = np.array([s for _, s in results], dtype=np.float32)
+        threshold = cutoff(scores, background=background_scores(index, vector))
+        return apply_cutoff(results, threshold)[:limit]
+
+    def query_vector(self, clause: SimilarityClause) -> tuple[str, np.ndarray]:
+        """(model, query vector) for a `similar:` or `text:` term."""
+        import numpy as np
+
+        if clause.kind == "text":
+            return self._recall("clip_name") or "", self.embed_text(str(clause.target))
+        image_id = self._target_id(clause.target)
+        model = self._similarity_model()
+        if model == PERCEPTUAL:
+            vector = self._perceptual_vectors([image_id])[1][0]
+            if not np.any(vector):
+                from illudex.search.similar import SimilarityError
+
+                raise SimilarityError(
+                    f"picture {image_id} is a flat colour: it has no shapes to compare "
+                    "without a model"
+                )
+            return model, vector
+        row = self.conn.execute(
+            "SELECT dim, vector FROM embeddings WHERE model = ? AND image_id = ?",
+            (model, image_id),
+        ).fetchone()
+        if row is None:
+            raise LibraryError(f"picture {image_id} has no {model} embedding yet: run "
+                               f"`illudex tag` on its folder")
+        return model, np.frombuffer(row[1], dtype="<f4", count=row[0])
+
+    def _target_id(self, target: str | int) -> int:
+        if isinstance(target, int) or str(target).isdigit():
+            return int(target)
+        return self.image_at(str(target)).id
+
+    def _similarity_model(self) -> str:
+        """Embeddings of the model most pictures have; perceptual features otherwise."""
+        preferred = self._recall("similar_model")
+        models = dict(self.embedding_models())
+        if preferred in models:
+            return preferred
+        return next(iter(models), PERCEPTUAL)
+
+    def _perceptual_vectors(self, ids: Sequence[int] | None) -> tuple[np.ndarray, np.ndarray]:
+        """Content thumbnails of the duplicate finder as vectors: search by picture with no
+        model at all."""
+        import numpy as np
+
+        from illudex.dupes import features as feat
+        from illudex.dupes.candidates import content_vectors
+
+        sql = "SELECT image_id, data FROM features WHERE analyser = ? AND version = ?"
+        params: list[object] = [feat.NAME, feat.VERSION]
+        if ids is not None:
+            sql += f" AND image_id IN ({','.join('?' * len(ids))})"
+            params += list(ids)
+        rows = self.conn.execute(sql + " ORDER BY image_id", params).fetchall()
+        if not rows:
+            raise LibraryError("no pictures with features: scan a folder first")
+        vectors = content_vectors([feat.decode(r[1]) for r in rows])
+        return np.array([r[0] for r in rows], dtype=np.int64), vectors.astype(np.float32)
+
+    def _perceptual_index(self) -> VectorIndex:
+        import numpy as np
+
+        from illudex.index import ExactIndex
+
+        ids, vectors = self._perceptual_vectors(None)
+        present = set(self.image_ids(self.folders()))
+        # Flat pictures have no direction to compare: they match nothing without a model.
+        keep = np.array([i in present for i in ids], dtype=bool) & vectors.any(axis=1)
+        index = ExactIndex(vectors.shape[1])
+        index.add(ids[keep], vectors[keep])
+        return index
+
+    def _vector_of_bytes(self, data: bytes) -> tuple[str, np.ndarray]:
+        import io
+
+        import numpy as np
+
+        from illudex.imageio import DecodeError, decode_file
+
+        try:
+            decoded = decode_file(io.BytesIO(data), "upload", max_pixels=self.max_pixels)
+        except DecodeError as e:
+            raise LibraryError(f"the uploaded file is not a usable picture: {e}") from None
+        model = self._similarity_model()
+        if model == PERCEPTUAL:
+            from illudex.dupes import features as feat
+            from illudex.dupes.candidates import content_vectors
+
+            vector = content_vectors([feat.decode(feat.extract(decoded.image))])[0]
+            return model, vector.astype(np.float32)
+        from illudex.analysers.wd_tagger import WDTagger
+
+        tagger = WDTagger.load(model)
+        _, feats = tagger.predict(tagger.preprocess(decoded.image)[None])
+        if feats is None:
+            raise LibraryError(f"model {model} gives no embedding")
+        return model, feats[0]
+
+    def _id_paths(self, paths: Iterable[str | Path]) -> list[tuple[int, str]]:
+        rows = self.images(self.image_ids(paths))
+        return [(i, rows[i].path) for i in sorted(rows)]
+
+    def _remember(self, key: str, value: str) -> None:
+        settings = self._settings()
+        settings[key] = value
+        tmp = self.dir / "settings.json.part"
+        tmp.write_text(json.dumps(settings, indent=1), encoding="utf-8")
+        os.replace(tmp, self.dir / "settings.json")
+
+    def _recall(self, key: str) -> str | None:
+        return self._settings().get(key)
+
+    def _settings(self) -> dict[str, str]:
+        try:
+            return json.loads((self.dir / "settings.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
 
     # --- clusters ------------------------------------------------------------------------
 
@@ -381,6 +642,14 @@ class ImageTag:
     category: str
     source: str
     score: float | None
+
+
+def _read_text(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+    except FileNotFoundError:
+        return None
 
 
 def _absolute(path: str | Path) -> str:

@@ -26,9 +26,12 @@ def add_image(
     added_at: float = 0.0,
 ) -> int:
     """Insert one image row and its tags (name -> score, or names with score NULL)."""
+    # Rows belong to a library folder, as scanned pictures do (rows outside every folder
+    # are trashed pictures kept for undo, which search leaves out).
+    conn.execute("INSERT OR IGNORE INTO folders (id, path, added_at) VALUES (1, '/', 0)")
     cur = conn.execute(
         "INSERT INTO images (path, size, mtime_ns, digest, width, height, format, added_at,"
-        " scanned_at) VALUES (?, ?, 0, ?, ?, ?, ?, ?, 0)",
+        " scanned_at, folder_id) VALUES (?, ?, 0, ?, ?, ?, ?, ?, 0, 1)",
         (path, size, path, width, height, fmt, added_at),
     )
     image_id = int(cur.lastrowid)

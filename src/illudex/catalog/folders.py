@@ -26,7 +26,9 @@ def ensure_folder(conn: sqlite3.Connection, path: str) -> int:
         others = conn.execute("SELECT id, path FROM folders WHERE id != ?", (new_id,)).fetchall()
         for old_id, old in others:
             if is_under(old, display):
-                conn.execute("UPDATE images SET folder_id = ? WHERE folder_id = ?", (new_id, old_id))
+                conn.execute(
+                    "UPDATE images SET folder_id = ? WHERE folder_id = ?", (new_id, old_id)
+                )
                 conn.execute("DELETE FROM folders WHERE id = ?", (old_id,))
         conn.execute("COMMIT")
     except BaseException:

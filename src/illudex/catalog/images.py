@@ -103,7 +103,10 @@ def upsert(conn: sqlite3.Connection, facts: ImageFacts, folder_id: int | None) -
     values = (raw, folder_id, facts.size, facts.mtime_ns, facts.digest, facts.width, facts.height,
               facts.format, facts.mode, int(facts.has_alpha), int(facts.animated),
               facts.n_frames, params, now)
-    existing = conn.execute("SELECT id FROM images WHERE path = ?", (display,)).fetchone()
+    existing = conn.execute("SELECT id, digest FROM images WHERE path = ?", (display,)).fetchone()
+    if existing and existing[1] != facts.digest:
+        # New content: what models said about the old picture must be redone.
+        conn.execute("DELETE FROM model_runs WHERE image_id = ?", (existing[0],))
     if existing:
         conn.execute(
             "UPDATE images SET raw_path=?, folder_id=?, size=?, mtime_ns=?, digest=?, width=?, "

@@ -279,4 +279,26 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (edit_id, seq)
     ) WITHOUT ROWID;
     """,
+    # 3: a per-model counter of embedding changes, so an unchanged vector index reopens
+    # after reading one row instead of scanning every embedding.
+    """
+CREATE TABLE embedding_generations (
+    model TEXT PRIMARY KEY,
+    generation INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TRIGGER embeddings_generation_insert AFTER INSERT ON embeddings BEGIN
+    INSERT INTO embedding_generations (model, generation) VALUES (NEW.model, 1)
+    ON CONFLICT (model) DO UPDATE SET generation = generation + 1;
+END;
+CREATE TRIGGER embeddings_generation_update AFTER UPDATE ON embeddings BEGIN
+    INSERT INTO embedding_generations (model, generation) VALUES (NEW.model, 1)
+    ON CONFLICT (model) DO UPDATE SET generation = generation + 1;
+    INSERT INTO embedding_generations (model, generation) VALUES (OLD.model, 1)
+    ON CONFLICT (model) DO UPDATE SET generation = generation + 1;
+END;
+CREATE TRIGGER embeddings_generation_delete AFTER DELETE ON embeddings BEGIN
+    INSERT INTO embedding_generations (model, generation) VALUES (OLD.model, 1)
+    ON CONFLICT (model) DO UPDATE SET generation = generation + 1;
+END;
+""",
 ]

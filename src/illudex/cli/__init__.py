@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from illudex import __version__
-from illudex.cli import dupes
+from illudex.cli import cluster, dupes, models, tags
 from illudex.cli.common import JsonOption, LibraryOption, console, open_library, print_json
 from illudex.cli.scan import scan_command
+from illudex.cli.search import search_command
+from illudex.cli.serve import serve_command
 
 app = typer.Typer(
     name="illudex", no_args_is_help=True, add_completion=False,
@@ -18,6 +21,13 @@ app = typer.Typer(
 )
 app.command("scan")(scan_command)
 app.add_typer(dupes.app, name="dupes")
+app.command("search")(search_command)
+app.add_typer(tags.app, name="tags")
+app.add_typer(cluster.app, name="cluster")
+app.command("tag")(models.tag_command)
+app.command("embed")(models.embed_command)
+app.add_typer(models.app, name="models")
+app.command("serve")(serve_command)
 
 
 @app.command("undo")
@@ -63,4 +73,8 @@ def version() -> None:
 
 
 def main() -> None:
+    # File names need not be UTF-8: show their odd bytes as escapes rather than crash.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     app()

@@ -50,7 +50,11 @@ def fail(message: str, code: int = 1) -> None:
 
 
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=1) + "\n")
+    text = json.dumps(data, ensure_ascii=False, indent=1)
+    # A file name that is not UTF-8 holds lone surrogates: write them as JSON \u escapes
+    # (valid JSON; Python's json.loads + os.fsencode give back the exact bytes).
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    sys.stdout.write(text + "\n")
 
 
 @contextlib.contextmanager

@@ -8,8 +8,17 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from illudex.cli.common import DefaultGroup, JsonOption, LibraryOption, confirm, console, fail, \
-    open_library, print_json, progress_bar
+from illudex.cli.common import (
+    DefaultGroup,
+    JsonOption,
+    LibraryOption,
+    confirm,
+    console,
+    fail,
+    open_library,
+    print_json,
+    progress_bar,
+)
 from illudex.cli.scan import run_scan
 from illudex.dupes.actions import ActionResult, PlannedMove
 from illudex.dupes.finder import DupesOptions, DupesReport

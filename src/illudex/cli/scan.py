@@ -8,8 +8,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from illudex.cli.common import JsonOption, LibraryOption, console, open_library, print_json, \
-    progress_bar
+from illudex.cli.common import (
+    JsonOption,
+    LibraryOption,
+    console,
+    open_library,
+    print_json,
+    progress_bar,
+)
 from illudex.library import Library
 from illudex.scan import ScanReport
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from illudex.dupes.finder import DupesReport
+from illudex.imageio import IMAGE_SUFFIXES
 from illudex.journal import Journal, JournalError
 from illudex.paths import sidecar_path
 
@@ -73,6 +74,16 @@ def _move_with_sidecar(journal: Journal, action_id: int, move: PlannedMove) -> s
         final = journal.trash(action_id, move.src)
     else:
         final = journal.move(action_id, move.src, move.dst)
-    if os.path.exists(txt):
+    if os.path.exists(txt) and not _caption_shared(move.src):
         journal.move(action_id, txt, sidecar_path(final))
     return final
+
+
+def _caption_shared(src: str) -> bool:
+    """Another picture beside `src` has its name stem (a.png, a.jpg): the caption file is
+    that one's too, and stays with it."""
+    stem = os.path.splitext(src)[0]
+    return any(
+        os.path.exists(stem + ext) and stem + ext != src
+        for suffix in IMAGE_SUFFIXES for ext in (suffix, suffix.upper())
+    )

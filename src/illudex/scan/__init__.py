@@ -12,6 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sqlite3
+import stat
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -21,8 +22,14 @@ from illudex.catalog.folders import ensure_folder
 from illudex.imageio import DEFAULT_MAX_PIXELS
 from illudex.paths import is_under, sidecar_path, to_catalog
 from illudex.scan.walk import FileEntry, WalkResult, walk
-from illudex.scan.worker import Analyser, FileResult, WorkerConfig, init_worker, process, \
-    process_file
+from illudex.scan.worker import (
+    Analyser,
+    FileResult,
+    WorkerConfig,
+    init_worker,
+    process,
+    process_file,
+)
 from illudex.tags.sidecar import read_sidecar
 
 Progress = Callable[[int, int, str], None]
@@ -107,7 +114,7 @@ def _plan(
             row = existing.get(entry.path)
             fresh = row and row.size == entry.size and row.mtime_ns == entry.mtime_ns
             if fresh and row.id not in stale:
-                _refresh_unchanged(conn, row, listing.sidecars, folder_id)
+                _refresh_unchanged(conn, row, listing.sidecars, folder_id, report)
                 report.unchanged += 1
             elif not row and failed.get(to_catalog(entry.path)[0]) == (entry.size, entry.mtime_ns):
                 report.errors.append(
@@ -123,14 +130,15 @@ def _plan(
 
 
 def _refresh_unchanged(
-    conn: sqlite3.Connection, row: image_rows.ImageRow, sidecars: dict[str, int], folder_id: int
+    conn: sqlite3.Connection, row: image_rows.ImageRow, sidecars: dict[str, int], folder_id: int,
+    report: ScanReport,
 ) -> None:
     if row.folder_id is None:
         conn.execute("UPDATE images SET folder_id = ? WHERE id = ?", (folder_id, row.id))
     txt = sidecar_path(row.path)
     mtime = sidecars.get(txt)
     if mtime != row.sidecar_mtime_ns:
-        image_rows.set_sidecar_tags(conn, row.id, read_sidecar(txt) if mtime else [], mtime)
+        _set_caption(conn, row.id, txt, mtime, report)
 
 
 class _Failures(dict[str, tuple[int, int]]):
@@ -246,6 +254,10 @@ def _results(todo: list[FileEntry], options: ScanOptions) -> Iterator[FileResult
             yield process_file(task, config)
         return
     ctx = multiprocessing.get_context("forkserver")
+    # The server imports these once; every worker forks from it with them loaded.
+    ctx.set_forkserver_preload(
+        ["illudex.scan.worker", *(a.extract.__module__ for a in options.analysers)]
+    )
     pool = ctx.Pool(workers, initializer=init_worker, initargs=(config,))
     try:
         yield from pool.imap(process, tasks, chunksize=4)
@@ -288,7 +300,7 @@ def _store(
     image_rows.store_features(conn, image_id, result.features)
     txt = sidecar_path(result.path)
     mtime = _mtime(txt)
-    image_rows.set_sidecar_tags(conn, image_id, read_sidecar(txt) if mtime else [], mtime)
+    _set_caption(conn, image_id, txt, mtime, report)
     if result.error:  # decoded, but an analyser failed: keep the row, report the problem
         report.errors.append({"path": result.path, "error": result.error})
 
@@ -315,10 +327,14 @@ def _record_failure(
     report: ScanReport,
 ) -> None:
     error = result.error or "unknown error"
-    conn.execute(
-        "INSERT OR REPLACE INTO scan_errors (path, size, mtime_ns, error, at) VALUES (?,?,?,?,?)",
-        (to_catalog(result.path)[0], result.size, result.mtime_ns, error, time.time()),
-    )
+    if result.digest is not None:
+        # Its bytes were read and are no picture: skip it until it changes. A file that
+        # could not be read at all (permissions, gone, I/O) is tried again next time.
+        conn.execute(
+            "INSERT OR REPLACE INTO scan_errors (path, size, mtime_ns, error, at) "
+            "VALUES (?,?,?,?,?)",
+            (to_catalog(result.path)[0], result.size, result.mtime_ns, error, time.time()),
+        )
     if result.path in existing:  # it was a picture and is no longer one: its old data is wrong
         image_rows.delete_rows(conn, [existing[result.path].id])
         report.removed += 1
@@ -338,8 +354,23 @@ def _remove(conn: sqlite3.Connection, ids: list[int], report: ScanReport) -> Non
     report.removed += len(ids)
 
 
-def _mtime(path: str) -> int | None:
+def _set_caption(
+    conn: sqlite3.Connection, image_id: int, txt: str, mtime: int | None, report: ScanReport
+) -> None:
+    """The image's sidecar tags from caption file `txt` (mtime None: there is none)."""
     try:
-        return os.stat(path).st_mtime_ns
+        names = read_sidecar(txt) if mtime is not None else []
+    except OSError as e:
+        # Reported; the tags the catalog had stay, and the next scan tries again.
+        report.errors.append({"path": txt, "error": f"cannot read caption: {e.strerror or e}"})
+        return
+    image_rows.set_sidecar_tags(conn, image_id, names, mtime)
+
+
+def _mtime(path: str) -> int | None:
+    """mtime of the caption file at `path`; None if there is none (or a folder there)."""
+    try:
+        st = os.stat(path)
     except OSError:
         return None
+    return st.st_mtime_ns if stat.S_ISREG(st.st_mode) else None

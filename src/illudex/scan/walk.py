@@ -35,7 +35,8 @@ class WalkError:
 class WalkResult:
     files: list[FileEntry]
     errors: list[WalkError]
-    # Folders that could not be listed: their catalog entries must not be taken as deleted.
+    # Folders not listed (unreadable, vanished, or left out on purpose: trash, excluded):
+    # their catalog entries must not be taken as deleted.
     unlisted: list[str]
     # Same-name caption files seen on the way (path -> mtime_ns): saves a stat per image.
     sidecars: dict[str, int]
@@ -72,6 +73,7 @@ def _walk_dir(
         return
     key = (st.st_dev, st.st_ino)
     if key in result.excluded:
+        result.unlisted.append(folder)  # left out on purpose: its catalog rows stay
         return
     if key in seen:
         result.errors.append(WalkError(folder, "symlink loop: folder already visited, skipped"))
@@ -97,7 +99,9 @@ def _visit(entry: os.DirEntry[str], seen: set[tuple[int, int]], result: WalkResu
 ]:
     try:
         if entry.is_dir(follow_symlinks=True):
-            if entry.name not in SKIP_DIR_NAMES:
+            if entry.name == TRASH_DIR_NAME:
+                result.unlisted.append(entry.path)  # trashed files keep their rows for undo
+            elif entry.name not in SKIP_DIR_NAMES:
                 yield from _walk_dir(entry.path, seen, result)
             return
         if entry.name.endswith(".txt"):

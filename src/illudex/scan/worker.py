@@ -51,6 +51,7 @@ class WorkerConfig:
 
 
 _config: WorkerConfig | None = None
+DECODED_FACTS = ("width", "height", "format", "mode", "has_alpha", "animated", "n_frames", "params")
 
 
 def init_worker(config: WorkerConfig) -> None:
@@ -85,11 +86,13 @@ def process_file(task: tuple[str, int, int], config: WorkerConfig) -> FileResult
     result.digest = hashlib.blake2b(data, digest_size=16).hexdigest()
     result.size = len(data)
     try:
-        decoded = decode_file(io.BytesIO(data), path, side=config.side, max_pixels=config.max_pixels)
+        decoded = decode_file(
+            io.BytesIO(data), path, side=config.side, max_pixels=config.max_pixels
+        )
     except DecodeError as e:
         result.error = str(e)
         return result
-    for name in ("width", "height", "format", "mode", "has_alpha", "animated", "n_frames", "params"):
+    for name in DECODED_FACTS:
         setattr(result, name, getattr(decoded, name))
     for analyser in config.analysers:
         try:

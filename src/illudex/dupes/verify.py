@@ -1,0 +1,516 @@
+"""Verification: how much of one picture's content changed in the other.
+
+Two pictures are laid on top of each other (their trimmed contents as stored, or
+mapped through an alignment) and compared pixel by pixel where there is *ink* (not
+the pair's paper): lightness after a gain/offset fit (tone edits), and colour. Each
+comparison tolerates a half-pixel shift (the trim is only so precise), and a change
+counts fully only when it is strong: a caption in a small font fades to a faint
+smudge in a 48 px thumbnail, a changed arm or a new colour does not.
+
+Scores per pair: `structure` (share of ink whose lightness changed), `colour` (share
+of coloured ink whose colour changed), `local` (the densest change in a small window:
+an arrow that turned round), `rest` (changed share outside the most changed region:
+~0 for a recolour or a changed costume) and `overlap` (share of each picture's ink
+the other covers). `similarity = 1 - max(structure, colour, LOCAL_WEIGHT * local)`.
+
+Comparisons run on batches of pairs (numpy over a leading pair axis). Alignment
+(`box_transform`, `profile_transforms`, `refine`) finds per-axis scale and shift:
+copies differ by crops, margins and borders, not by rotations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+
+import cv2
+import numpy as np
+
+from illudex.dupes.features import Feature
+
+INK_LIGHT = 28  # lightness this far from the background's is ink
+INK_COLOUR = 14  # opponent-colour magnitude this large is "coloured"
+LIGHT_SOFT = (24.0, 64.0)  # a lightness change counts from 0 at the first to 1 at the second
+COLOUR_SOFT = (28.0, 64.0)  # same for the sum of the two opponent-colour changes
+MIN_INK = 0.03  # shares are taken of at least this much of the picture (sparse drawings)
+GAIN_RANGE = (0.75, 1.35)  # tone edits: lightness gain allowed between the two
+OFFSET_LIMIT = 64.0  # ... and lightness offset
+BATCH = 128  # pairs compared at once: small enough to stay in the CPU's cache
+LOCAL_WINDOW = 0.1  # side of the window for a dense local change, share of the side
+LOCAL_WEIGHT = 0.3  # a fully changed window weighs as much as this share changed overall
+REGION_WINDOW = 0.4  # side of "one region" (a changed costume, a face), share of the side
+
+
+@dataclass
+class Prepared:
+    """Per-picture arrays the comparisons gather from (index = position in the batch).
+    Compact (~3.5 KB a picture); the float arrays a comparison needs are made per batch."""
+
+    light: np.ndarray  # N x S x S uint8
+    chroma: np.ndarray  # N x 2 x C x C int8 (C = S / 2)
+    bg_light: np.ndarray  # N: the background's lightness (when has_bg)
+    bg_chroma: np.ndarray  # N x 2
+    has_bg: np.ndarray  # N bool: a background was trimmed off
+    boxes: np.ndarray  # N x 4 float64: trimmed box x0 y0 x1 y1 in the frame
+
+
+@dataclass
+class Scores:
+    """Comparison of pairs: shares (0..1) of changed structure and changed colour."""
+
+    structure: np.ndarray
+    colour: np.ndarray
+    overlap: np.ndarray  # share of each picture's content that the other covers (min of both)
+    local: np.ndarray  # densest change in a small window (0..1)
+    rest: np.ndarray  # share of ink changed outside the most changed region (a costume)
+
+    @property
+    def similarity(self) -> np.ndarray:
+        return similarity(self.structure, self.colour, self.local)
+
+
+def similarity(structure: np.ndarray, colour: np.ndarray, local: np.ndarray) -> np.ndarray:
+    """The one number: 1 - the largest of the changed shares, a dense local change
+    counting LOCAL_WEIGHT as much as a spread one."""
+    return 1.0 - np.maximum(np.maximum(structure, colour), LOCAL_WEIGHT * local)
+
+
+def prepare(features: Sequence[Feature], side: int = 0) -> Prepared:
+    """Arrays for comparing at `side` px (0: as stored; smaller: a coarse, cheap pass)."""
+    light = np.stack([f.light for f in features])
+    chroma = np.stack([f.chroma for f in features]).transpose(0, 3, 1, 2)
+    if side and side != light.shape[1]:
+        light = _shrink(light, side)
+        small = _shrink(chroma.reshape(-1, *chroma.shape[2:]).astype(np.float32), side // 2)
+        chroma = np.rint(small).astype(np.int8).reshape(len(features), 2, side // 2, side // 2)
+    bg = np.array([f.background or (255, 255, 255) for f in features], np.float32)
+    r, g, b = bg[:, 0], bg[:, 1], bg[:, 2]
+    return Prepared(
+        light=np.ascontiguousarray(light), chroma=np.ascontiguousarray(chroma),
+        bg_light=(bg.max(1) + bg.min(1)) / 2,
+        bg_chroma=np.stack([(r - g) / 2, ((r + g) / 2 - b) / 2], axis=1),
+        has_bg=np.array([f.background is not None for f in features]),
+        boxes=np.array([f.box for f in features], np.float64),
+    )
+
+
+def _shrink(x: np.ndarray, side: int) -> np.ndarray:
+    return np.stack([cv2.resize(im, (side, side), interpolation=cv2.INTER_AREA) for im in x])
+
+
+def _neighbour(x: np.ndarray, op: np.ufunc) -> np.ndarray:
+    """Min (or max) over the last two axes of each pixel and its blends half-way to each
+    of its 8 neighbours — the values a shift of up to half a pixel can produce. That is
+    (x + the 3x3 min) / 2, and the 3x3 min is a row pass and a column pass."""
+    p = np.concatenate([x[..., :1], x, x[..., -1:]], axis=-1)
+    rows = op(op(p[..., :-2], p[..., 1:-1]), p[..., 2:])
+    p = np.concatenate([rows[..., :1, :], rows, rows[..., -1:, :]], axis=-2)
+    box = op(op(p[..., :-2, :], p[..., 1:-1, :]), p[..., 2:, :])
+    return (x + box) * 0.5
+
+
+def _upsample(x: np.ndarray, side: int) -> np.ndarray:
+    k = side // x.shape[-1]
+    return x.repeat(k, axis=-2).repeat(k, axis=-1)
+
+
+def compare(prep: Prepared, a: np.ndarray, b: np.ndarray) -> Scores:
+    """Compare pictures a[i] and b[i] as stored (trimmed contents laid on each other)."""
+    parts = [_compare_views(_view(prep, a[s:s + BATCH]), _view(prep, b[s:s + BATCH]), None)
+             for s in range(0, len(a), BATCH)]
+    if not parts:
+        empty = np.zeros(0)
+        return Scores(empty, empty, empty, empty, empty)
+    return Scores(*(np.concatenate([getattr(p, f) for p in parts])
+                    for f in ("structure", "colour", "overlap", "local", "rest")))
+
+
+@dataclass
+class _View:
+    light: np.ndarray
+    light_lo: np.ndarray
+    light_hi: np.ndarray
+    chroma: np.ndarray
+    chroma_lo: np.ndarray
+    chroma_hi: np.ndarray
+    bg_light: np.ndarray
+    bg_chroma: np.ndarray
+    has_bg: np.ndarray
+
+
+def _view(prep: Prepared, idx: np.ndarray) -> _View:
+    # Batches hold each picture several times (pairs are sorted): work per picture once.
+    unique, where = np.unique(idx, return_inverse=True)
+    v = _make_view(prep.light[unique], prep.chroma[unique], prep.bg_light[unique],
+                   prep.bg_chroma[unique], prep.has_bg[unique])
+    if len(unique) == len(idx) and np.array_equal(unique, idx):
+        return v
+    return _View(*(getattr(v, f.name)[where] for f in fields(_View)))
+
+
+def _make_view(light: np.ndarray, chroma: np.ndarray, bg_light: np.ndarray,
+               bg_chroma: np.ndarray, has_bg: np.ndarray) -> _View:
+    light = light.astype(np.float32)
+    chroma = chroma.astype(np.float32)
+    return _View(light, _neighbour(light, np.minimum), _neighbour(light, np.maximum),
+                 chroma, _neighbour(chroma, np.minimum), _neighbour(chroma, np.maximum),
+                 bg_light, bg_chroma, has_bg)
+
+
+def _ink(light: np.ndarray, chroma: np.ndarray, bg_light: np.ndarray, bg_chroma: np.ndarray,
+         has_bg: np.ndarray) -> np.ndarray:
+    """Pixels unlike the background (all pixels where there is no background)."""
+    ink = np.abs(light - bg_light[:, None, None]) > INK_LIGHT
+    coloured = np.abs(chroma - bg_chroma[:, :, None, None]).sum(1) > INK_COLOUR
+    ink |= _upsample(coloured, light.shape[-1])
+    ink[~has_bg] = True
+    return ink
+
+
+def _compare_views(va: _View, vb: _View, valid: np.ndarray | None) -> Scores:
+    """The core comparison; `valid` (P x S x S, or None for all) masks the overlap."""
+    n, side = va.light.shape[:2]
+    gain, offset = _tone_fit(va.light, vb.light, valid)
+    g3, o3 = gain[:, None, None], offset[:, None, None]
+    lb, lb_lo, lb_hi = vb.light * g3 + o3, vb.light_lo * g3 + o3, vb.light_hi * g3 + o3
+    d_light = np.maximum(np.maximum(lb_lo - va.light, va.light - lb_hi),
+                         np.maximum(va.light_lo - lb, lb - va.light_hi))
+    # Ink against the pair's paper: a picture with no background of its own (nothing
+    # was trimmed: a blank, a full-bleed painting) is judged on the other's paper.
+    any_bg = va.has_bg | vb.has_bg
+    bgl_a = np.where(va.has_bg, va.bg_light, vb.bg_light)
+    bgc_a = np.where(va.has_bg[:, None], va.bg_chroma, vb.bg_chroma)
+    bgl_b = np.where(vb.has_bg, vb.bg_light, va.bg_light)
+    bgc_b = np.where(vb.has_bg[:, None], vb.bg_chroma, va.bg_chroma)
+    ink = (_ink(va.light, va.chroma, bgl_a, bgc_a, any_bg)
+           | _ink(vb.light, vb.chroma, bgl_b, bgc_b, any_bg))
+    if valid is not None:
+        ink &= valid
+    n_ink = np.maximum(ink.reshape(n, -1).sum(1), MIN_INK * side * side)
+    changed = _soft(d_light, LIGHT_SOFT) * ink
+    structure = changed.reshape(n, -1).sum(1) / n_ink
+    integral = _integral(changed)
+    local = _densest(integral, max(2, round(side * LOCAL_WINDOW)))
+    region = max(2, round(side * REGION_WINDOW))
+    rest = np.maximum(structure - _densest(integral, region) * region * region / n_ink, 0)
+
+    g4 = gain[:, None, None, None]
+    cb, cb_lo, cb_hi = vb.chroma * g4, vb.chroma_lo * g4, vb.chroma_hi * g4
+    d_chroma = np.maximum(np.maximum(cb_lo - va.chroma, va.chroma - cb_hi),
+                          np.maximum(va.chroma_lo - cb, cb - va.chroma_hi))
+    coloured = (np.abs(va.chroma).sum(1) > INK_COLOUR) | (np.abs(cb).sum(1) > INK_COLOUR)
+    if valid is not None:
+        coloured &= valid[:, ::2, ::2]
+    cside = va.chroma.shape[-1]
+    n_col = np.maximum(coloured.reshape(n, -1).sum(1), MIN_INK * cside * cside)
+    d_sum = np.maximum(d_chroma, 0).sum(1)
+    colour = (_soft(d_sum, COLOUR_SOFT) * coloured).reshape(n, -1).sum(1) / n_col
+    overlap = np.ones(n) if valid is None else valid.reshape(n, -1).mean(1)
+    return Scores(structure, colour, overlap, local, rest)
+
+
+def _integral(x: np.ndarray) -> np.ndarray:
+    """Summed-area table over the last two axes, with a leading row and column of 0."""
+    n, h, w = x.shape
+    c = np.zeros((n, h + 1, w + 1), np.float32)
+    np.cumsum(x, axis=1, out=c[:, 1:, 1:])
+    np.cumsum(c[:, 1:, 1:], axis=2, out=c[:, 1:, 1:])
+    return c
+
+
+def _densest(integral: np.ndarray, window: int) -> np.ndarray:
+    """Largest mean change in any window x window square: a compact changed region
+    (an arm, an arrow) scores high, a thin caption line low."""
+    c = integral
+    sums = (c[:, window:, window:] - c[:, :-window, window:] - c[:, window:, :-window]
+            + c[:, :-window, :-window])
+    return sums.reshape(len(c), -1).max(1) / (window * window)
+
+
+def _soft(d: np.ndarray, soft: tuple[float, float]) -> np.ndarray:
+    lo, hi = soft
+    return np.clip((d - lo) / (hi - lo), 0.0, 1.0)
+
+
+def _tone_fit(
+    la: np.ndarray, lb: np.ndarray, valid: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Least-squares gain and offset taking b's lightness to a's (brightness edits)."""
+    n = la.shape[0]
+    w = np.ones_like(la) if valid is None else valid.astype(np.float32)
+    sw = np.maximum(w.reshape(n, -1).sum(1), 1.0)
+    ma = (la * w).reshape(n, -1).sum(1) / sw
+    mb = (lb * w).reshape(n, -1).sum(1) / sw
+    da, db = la - ma[:, None, None], lb - mb[:, None, None]
+    cov = (da * db * w).reshape(n, -1).sum(1)
+    var = (db * db * w).reshape(n, -1).sum(1)
+    gain = np.where(var > 1e-3 * sw, cov / np.maximum(var, 1e-6), 1.0)
+    gain = np.clip(gain, *GAIN_RANGE)
+    offset = np.clip(ma - gain * mb, -OFFSET_LIMIT, OFFSET_LIMIT)
+    return gain.astype(np.float32), offset.astype(np.float32)
+
+
+def warp_compare(
+    prep: Prepared, a: np.ndarray, b: np.ndarray, transforms: np.ndarray
+) -> Scores:
+    """Compare picture a[i] with picture b[i] mapped onto a's content square by
+    transforms[i] (2x3, a's normalised 0..1 coordinates → b's normalised coordinates)."""
+    parts = [_warp_compare_batch(prep, a[s:s + BATCH], b[s:s + BATCH], transforms[s:s + BATCH])
+             for s in range(0, len(a), BATCH)]
+    if not parts:
+        empty = np.zeros(0)
+        return Scores(empty, empty, empty, empty, empty)
+    return Scores(*(np.concatenate([getattr(p, f) for p in parts])
+                    for f in ("structure", "colour", "overlap", "local", "rest")))
+
+
+def _warp_compare_batch(
+    prep: Prepared, a: np.ndarray, b: np.ndarray, transforms: np.ndarray
+) -> Scores:
+    """Resample whichever of the two has more pixels over the overlap onto the other's
+    grid (shrinking, blurred first: never enlarging a coarse thumbnail, which would
+    blur its edges past the comparison's tolerance)."""
+    side, cside = prep.light.shape[1], prep.chroma.shape[-1]
+    target, source = a.copy(), b.copy()
+    maps = transforms.astype(np.float64).copy()
+    for k, transform in enumerate(transforms):
+        if abs(np.linalg.det(transform[:, :2])) < 1:
+            target[k], source[k], maps[k] = b[k], a[k], _inverse(transform)
+    light = np.empty((len(a), side, side), np.float32)
+    chroma = np.empty((len(a), cside, cside, 2), np.float32)
+    valid = np.empty((len(a), side, side), bool)
+    overlap = np.empty(len(a))
+    for k, (i, j, m) in enumerate(zip(target, source, maps, strict=True)):
+        light[k] = _warp(prep.light[j].astype(np.float32), m, side)
+        chroma[k] = _warp(prep.chroma[j].transpose(1, 2, 0).astype(np.float32), m, cside)
+        valid[k] = _inside(m, side)
+        overlap[k] = min(_ink_share(prep, i, j, valid[k]),
+                         _ink_share(prep, j, i, _inside(_inverse(m), side)))
+    vb = _make_view(light, chroma.transpose(0, 3, 1, 2), prep.bg_light[source],
+                    prep.bg_chroma[source], prep.has_bg[source])
+    scores = _compare_views(_view(prep, target), vb, valid)
+    scores.overlap = overlap
+    return scores
+
+
+def _warp(image: np.ndarray, transform: np.ndarray, side: int) -> np.ndarray:
+    """`image` (side x side [x channels]) seen through `transform` (target's normalised
+    coordinates → image's), blurred first as much as the map shrinks it."""
+    scale = np.sqrt(np.maximum(np.diag(transform[:, :2]) ** 2 - 1, 0)) * 0.5
+    if scale.max() > 0.1:
+        image = cv2.GaussianBlur(image, (0, 0), sigmaX=max(scale[0], 0.1),
+                                 sigmaY=max(scale[1], 0.1), borderType=cv2.BORDER_REPLICATE)
+    return cv2.warpAffine(image, _pixel_map(transform, side), (side, side),
+                          flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_REPLICATE)
+
+
+def _pixel_map(transform: np.ndarray, side: int) -> np.ndarray:
+    """Normalised map → pixel map (pixel centres) for an image of `side`."""
+    to_norm = np.array([[1 / side, 0, 0.5 / side], [0, 1 / side, 0.5 / side], [0, 0, 1]])
+    to_pix = np.array([[side, 0, -0.5], [0, side, -0.5], [0, 0, 1]])
+    full = to_pix @ np.vstack([transform, [0, 0, 1]]) @ to_norm
+    return full[:2].astype(np.float32)
+
+
+def _inside(transform: np.ndarray, side: int) -> np.ndarray:
+    """Which of a's pixels land inside b (so that the comparison means something)."""
+    c = (np.arange(side) + 0.5) / side
+    x = transform[0, 0] * c[None, :] + transform[0, 1] * c[:, None] + transform[0, 2]
+    y = transform[1, 0] * c[None, :] + transform[1, 1] * c[:, None] + transform[1, 2]
+    return (x >= 0) & (x <= 1) & (y >= 0) & (y <= 1)
+
+
+def _inverse(transform: np.ndarray) -> np.ndarray:
+    m = np.linalg.inv(np.vstack([transform, [0.0, 0.0, 1.0]]))
+    return m[:2]
+
+
+def _ink_share(prep: Prepared, i: int, other: int, inside: np.ndarray) -> float:
+    """Share of picture i's ink that lies inside the overlap: what a crop cut off, or a
+    caption added in the margin, is outside it. Blank-ish pictures: share of area."""
+    bg = i if prep.has_bg[i] or not prep.has_bg[other] else other
+    light = prep.light[i].astype(np.float32)
+    ink = np.abs(light - prep.bg_light[bg]) > INK_LIGHT
+    coloured = np.abs(prep.chroma[i].astype(np.float32)
+                      - prep.bg_chroma[bg][:, None, None]).sum(0) > INK_COLOUR
+    ink |= _upsample(coloured, light.shape[-1])
+    if not (prep.has_bg[i] or prep.has_bg[other]) or ink.mean() < MIN_INK:
+        return float(inside.mean())
+    return float((ink & inside).sum() / ink.sum())
+
+
+# --- alignment -------------------------------------------------------------------------
+# Transforms map a's normalised content square (0..1) to b's: x_b = sx * x_a + tx, and
+# likewise for y. Copies differ from each other by a crop, a margin or a border, never
+# by a rotation, so scale and shift per axis are all there is to find.
+
+COARSE_SCALES = np.exp(np.linspace(np.log(0.8), np.log(1.25), 11))
+COARSE_SHIFTS = np.linspace(-0.2, 0.2, 21)
+FINE_SCALES = np.exp(np.linspace(-0.025, 0.025, 7))  # around the coarse best
+FINE_SHIFTS = np.linspace(-0.015, 0.015, 7)
+MIN_AXIS_OVERLAP = 0.75  # a crop keeps at least this much of each axis
+PROFILE_BATCH = 128
+COARSE_BINS = 16  # profile length for the coarse grid
+FINE_GATE = 0.85  # coarse agreement needed before the fine search
+
+
+def box_transform(box_a: np.ndarray, box_b: np.ndarray) -> np.ndarray:
+    """The map that holds if the two *whole frames* correspond (the trims differ)."""
+    ax0, ay0, ax1, ay1 = box_a
+    bx0, by0, bx1, by1 = box_b
+    sx = (ax1 - ax0) / max(bx1 - bx0, 1e-6)
+    sy = (ay1 - ay0) / max(by1 - by0, 1e-6)
+    return np.array([[sx, 0.0, (ax0 - bx0) / max(bx1 - bx0, 1e-6)],
+                     [0.0, sy, (ay0 - by0) / max(by1 - by0, 1e-6)]])
+
+
+def is_identity(transform: np.ndarray, tol: float = 0.01) -> bool:
+    return bool(np.abs(transform - np.eye(2, 3)).max() <= tol)
+
+
+def profile_transforms(
+    prep: Prepared, a: np.ndarray, b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each pair: the scale and shift per axis that best line up the lightness
+    profiles (column and row means) of the two contents — a crop shows as a
+    stretched, shifted profile — as P x 2 x 3 transforms, and the worse of the two
+    axes' correlations (P): how well the profiles agree once lined up. Pairs whose
+    coarse agreement is already poor keep the coarse answer (no fine search)."""
+    out = np.zeros((len(a), 2, 3))
+    agreement = np.zeros(len(a))
+    for s in range(0, len(a), PROFILE_BATCH):
+        la = prep.light[a[s:s + PROFILE_BATCH]].astype(np.float32)
+        lb = prep.light[b[s:s + PROFILE_BATCH]].astype(np.float32)
+        px = (la.mean(axis=1), lb.mean(axis=1))
+        py = (la.mean(axis=2), lb.mean(axis=2))
+        sx, tx, cx = _coarse_align(*px)
+        sy, ty, cy = _coarse_align(*py)
+        good = np.minimum(cx, cy) >= FINE_GATE
+        if good.any():
+            sx[good], tx[good], cx[good] = _fine_align(px[0][good], px[1][good], sx[good], tx[good])
+            sy[good], ty[good], cy[good] = _fine_align(py[0][good], py[1][good], sy[good], ty[good])
+        rows = out[s:s + PROFILE_BATCH]
+        rows[:, 0, 0], rows[:, 0, 2], rows[:, 1, 1], rows[:, 1, 2] = sx, tx, sy, ty
+        agreement[s:s + PROFILE_BATCH] = np.minimum(cx, cy)
+    return out, agreement
+
+
+def _coarse_align(
+    pa: np.ndarray, pb: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The coarse grid is the same for every pair, so each map is a fixed matrix and the
+    correlations come from a few matrix products: (scale, shift, correlation) per row."""
+    pool = max(1, pa.shape[1] // COARSE_BINS)
+    ca = pa.reshape(len(pa), -1, pool).mean(-1)
+    cb = pb.reshape(len(pb), -1, pool).mean(-1)
+    n = ca.shape[1]
+    resample, w, s0, t0 = _coarse_grid(n)  # resample already zeroes samples outside b
+    vb = (cb @ resample).reshape(len(cb), len(s0), n)
+    cnt = np.maximum(w.sum(1), 1.0)  # G
+    sa, saa = ca @ w.T, (ca * ca) @ w.T  # P x G
+    sb, sbb = vb.sum(-1), (vb * vb).sum(-1)
+    sab = np.einsum("pn,pgn->pg", ca, vb)
+    cov = sab - sa * sb / cnt
+    var = np.maximum(saa - sa * sa / cnt, 0) * np.maximum(sbb - sb * sb / cnt, 0)
+    corr = np.where(var > 1e-6, cov / np.sqrt(np.maximum(var, 1e-12)), 0.0)
+    corr[:, w.sum(1) < MIN_AXIS_OVERLAP * n] = -1.0
+    best = np.argmax(corr, axis=1)  # first best: ties go to the smaller scale, shift
+    return s0[best].copy(), t0[best].copy(), corr[np.arange(len(pa)), best]
+
+
+def _fine_align(
+    pa: np.ndarray, pb: np.ndarray, scale: np.ndarray, shift: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    s1 = scale[:, None] * np.repeat(FINE_SCALES, len(FINE_SHIFTS))[None, :].astype(np.float32)
+    t1 = shift[:, None] + np.tile(FINE_SHIFTS, len(FINE_SCALES))[None, :].astype(np.float32)
+    return _best_on_grid(pa, pb, s1, t1)
+
+
+_GRIDS: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
+
+
+def _coarse_grid(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Linear-interpolation matrices (n x G*n) for the coarse maps, their validity
+    masks (G x n), scales and shifts."""
+    if n not in _GRIDS:
+        s = np.repeat(COARSE_SCALES, len(COARSE_SHIFTS)).astype(np.float32)
+        t = np.tile(COARSE_SHIFTS, len(COARSE_SCALES)).astype(np.float32)
+        xa = (np.arange(n) + 0.5) / n
+        xb = s[:, None] * xa[None, :] + t[:, None]
+        pos = np.clip(xb * n - 0.5, 0, n - 1)
+        i0 = np.floor(pos).astype(np.int64)
+        f = pos - i0
+        m = np.zeros((len(s), n, n), np.float32)  # [grid, a-sample, b-bin]
+        g, k = np.meshgrid(np.arange(len(s)), np.arange(n), indexing="ij")
+        np.add.at(m, (g, k, i0), 1 - f)
+        np.add.at(m, (g, k, np.minimum(i0 + 1, n - 1)), f)
+        w = ((xb >= 0) & (xb <= 1)).astype(np.float32)
+        m *= w[:, :, None]  # samples that fall outside b take no part
+        _GRIDS[n] = (m.reshape(-1, n).T.copy(), w, s, t)
+    return _GRIDS[n]
+
+
+def _masked_corr(va: np.ndarray, vb: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Pearson correlation over the last axis where w is 1; -1 where too little overlaps."""
+    cnt = w.sum(-1)
+    ma = (va * w).sum(-1) / np.maximum(cnt, 1)
+    mb = (vb * w).sum(-1) / np.maximum(cnt, 1)
+    da, db = (va - ma[..., None]) * w, (vb - mb[..., None]) * w
+    cov = (da * db).sum(-1)
+    norm = np.sqrt((da * da).sum(-1) * (db * db).sum(-1))
+    corr = np.where(norm > 1e-6, cov / np.maximum(norm, 1e-6), 0.0)
+    n = va.shape[-1]
+    return np.where(np.broadcast_to(cnt, corr.shape) < MIN_AXIS_OVERLAP * n, -1.0, corr)
+
+
+def _best_on_grid(
+    pa: np.ndarray, pb: np.ndarray, s: np.ndarray, t: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    p, n = pa.shape
+    s = np.broadcast_to(s, (p, s.shape[1]))
+    t = np.broadcast_to(t, (p, t.shape[1]))
+    xa = ((np.arange(n) + 0.5) / n).astype(np.float32)
+    xb = s[:, :, None] * xa + t[:, :, None]  # where each of a's samples falls in b
+    w = ((xb >= 0) & (xb <= 1)).astype(np.float32)
+    pos = np.clip(xb * n - 0.5, 0, n - 1)
+    i0 = np.floor(pos).astype(np.int64)
+    f = (pos - i0).astype(np.float32)
+    rows = np.arange(p)[:, None, None]
+    vb = pb[rows, i0] * (1 - f) + pb[rows, np.minimum(i0 + 1, n - 1)] * f
+    corr = _masked_corr(pa[:, None, :], vb, w)
+    best = np.argmax(corr, axis=1)  # first best: ties go to the smaller scale, shift
+    pick = np.arange(p)
+    return s[pick, best], t[pick, best], corr[pick, best]
+
+
+REFINE_STEPS = ((0.03, 1.0), (0.015, 0.5))  # (scale step, shift step in pixels) per round
+
+
+def refine(
+    prep: Prepared, a: np.ndarray, b: np.ndarray, transforms: np.ndarray
+) -> tuple[np.ndarray, Scores]:
+    """Pattern search on the comparison itself around each pair's transform: nudge
+    each of the four parameters up and down, keep the best, halve the steps. The
+    profiles find the neighbourhood; this finds the last pixel."""
+    side = prep.light.shape[1]
+    current = transforms.astype(np.float64).copy()
+    best = warp_compare(prep, a, b, current)
+    for scale_step, shift_step in REFINE_STEPS:
+        nudges = []
+        for axis in (0, 1):
+            for sign in (-1.0, 1.0):
+                n = np.zeros((2, 3))
+                n[axis, axis] = sign * scale_step
+                nudges.append(("scale", n))
+                n = np.zeros((2, 3))
+                n[axis, 2] = sign * shift_step / side
+                nudges.append(("shift", n))
+        for kind, n in nudges:
+            tried = current * (1 + n) if kind == "scale" else current + n
+            sc = warp_compare(prep, a, b, tried)
+            better = sc.similarity > best.similarity
+            current[better] = tried[better]
+            for field in ("structure", "colour", "overlap", "local", "rest"):
+                getattr(best, field)[better] = getattr(sc, field)[better]
+    return current, best

@@ -1,0 +1,1 @@
+"""Tags: vocabulary, aliases and edits; sidecar .txt files; caption text for training sets."""

@@ -1,0 +1,154 @@
+"""The illudex web app: REST API (OpenAPI at /docs) and the one-page web UI, both over
+the same `Library` the CLI uses.
+
+    app = create_app("~/.local/share/illudex", token=None)
+    uvicorn.run(app, host="127.0.0.1", port=8765)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from illudex import __version__
+from illudex.library import Library, LibraryError
+from illudex.web.deps import ServerState, has_feature
+from illudex.web.jobs import Job, JobManager
+from illudex.web.routes import clusters, dupes, images, jobs, search, tags
+from illudex.web.security import (
+    DEFAULT_UPLOAD_LIMIT,
+    SecurityMiddleware,
+    SecurityPolicy,
+    check_bind,
+    is_loopback,
+)
+from illudex.web.state import LibraryPool
+
+WEB_DIR = Path(__file__).parent
+CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
+       "script-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+       "frame-ancestors 'none'; form-action 'self'")
+
+
+def create_app(
+    library_dir: str | Path | None = None,
+    *,
+    token: str | None = None,
+    host: str = "127.0.0.1",
+    upload_limit: int = DEFAULT_UPLOAD_LIMIT,
+) -> FastAPI:
+    """The app for the library at `library_dir` (default: the user's library).
+
+    Raises LibraryError when the library cannot be opened, InsecureBindError for a
+    non-loopback `host` without a token.
+    """
+    check_bind(host, token)
+    with Library.open(library_dir) as lib:  # fail now, with a clear message, if unusable
+        directory = lib.dir
+    state = ServerState(library_dir=directory, pool=LibraryPool(directory),
+                        jobs=JobManager(directory))
+    state.jobs.on_finish = lambda job: _after_job(state, job)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        threading.Thread(target=_warm_up, args=(state,), name="illudex-warm-up",
+                         daemon=True).start()
+        yield
+        for job in state.jobs.list():
+            state.jobs.cancel(job.id)
+        state.jobs.wait(timeout=10)
+        state.pool.close()
+
+    app = FastAPI(title="illudex", version=__version__, lifespan=lifespan,
+                  description="Index folders of illustrations where they lie.")
+    app.state.illudex = state
+    for module in (images, dupes, tags, search, jobs, clusters):
+        app.include_router(module.router)
+    _add_pages(app)
+    _add_error_handlers(app)
+    app.add_middleware(
+        SecurityMiddleware,
+        policy=SecurityPolicy(token=token, loopback_only=is_loopback(host),
+                              upload_limit=upload_limit,
+                              upload_paths=frozenset({search.UPLOAD_PATH})),
+    )
+    return app
+
+
+def _warm_up(state: ServerState) -> None:
+    """Build the search and tag-lookup caches before the first person waits for them."""
+    try:
+        with state.pool.use() as lib:
+            if has_feature(lib, "search"):
+                lib.search("", limit=1)
+            if has_feature(lib, "find_tags"):
+                lib.find_tags("a", limit=1)
+    except Exception:  # a cold cache is only slower: never stop the server for it
+        logging.getLogger(__name__).exception("warming up the caches failed")
+
+
+def _after_job(state: ServerState, job: Job) -> None:
+    if job.kind in ("scan", "tag", "embed"):
+        state.catalog_changed()
+        state.dupes.invalidate()
+
+
+def _add_pages(app: FastAPI) -> None:
+    templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
+    modules = sorted(p.name for p in (WEB_DIR / "static" / "js").glob("*.js") if p.name != "app.js")
+    app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def index(request: Request) -> Response:
+        response = templates.TemplateResponse(request, "index.html",
+                                              {"version": __version__, "modules": modules})
+        response.headers["Content-Security-Policy"] = CSP
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        return response
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return Response(status_code=204)
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    def error(status: int, message: Any) -> JSONResponse:
+        return JSONResponse({"error": str(message)}, status_code=status)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        return error(exc.status_code, exc.detail)
+
+    @app.exception_handler(LibraryError)
+    async def library_error(_: Request, exc: LibraryError) -> JSONResponse:
+        return error(400, exc)
+
+    @app.exception_handler(ValueError)
+    async def value_error(_: Request, exc: ValueError) -> JSONResponse:
+        # The library's checks raise ValueError subclasses with messages meant for people.
+        return error(400, exc)
+
+    @app.exception_handler(Exception)
+    async def server_error(_: Request, exc: Exception) -> JSONResponse:
+        # A bug: say what broke (the traceback goes to the server's log).
+        return error(500, f"internal error ({type(exc).__name__}: {exc}); please report it")
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        parts = []
+        for e in exc.errors()[:5]:
+            where = ".".join(str(p) for p in e.get("loc", ()) if p != "body")
+            parts.append(f"{where}: {e.get('msg')}" if where else str(e.get("msg")))
+        return error(422, "; ".join(parts) or "invalid request")

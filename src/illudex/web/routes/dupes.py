@@ -1,0 +1,212 @@
+"""Duplicate review: groups with a suggested keeper, decisions, resolution and undo.
+
+Every file operation goes through the Library (and so through its journal): resolving a
+group moves the non-keepers to the trash (or a folder) as one undoable action.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel, Field
+
+from illudex.dupes.finder import DupeGroup, DupesReport
+from illudex.library import Library, LibraryError
+from illudex.web.deps import (
+    Lib,
+    ServerState,
+    State,
+    checked_folder,
+    feature,
+    image_json,
+    rows_or_404,
+)
+from illudex.web.state import DupesSession, plan_id
+
+router = APIRouter(prefix="/api", tags=["duplicates"])
+
+
+class ResolveBody(BaseModel):
+    keep: int
+    remove: list[int] = Field(min_length=1, max_length=1000)
+    move_to: str | None = None
+
+
+class MarkBody(BaseModel):
+    a: int
+    b: int
+    relation: Literal["duplicate", "alternate", "not_duplicate"]
+
+
+class PairBody(BaseModel):
+    a: int
+    b: int
+
+
+class ApplyBody(BaseModel):
+    plan: str
+    move_to: str | None = None
+
+
+class UndoBody(BaseModel):
+    action: int | None = None
+
+
+def session(lib: Library, state: ServerState, refresh: bool = False) -> DupesSession:
+    return state.dupes.get(lambda: lib.dupes(lib.folders()), refresh=refresh)
+
+
+@router.get("/dupes")
+def dupes(lib: Lib, state: State, refresh: bool = False) -> dict[str, Any]:
+    """The duplicate groups of the library folders (computed once, then on `refresh`)."""
+    s = session(lib, state, refresh)
+    ids = [f.id for g in s.report.groups for f in g.files]
+    ids += [r.id for pair in s.report.alternates for r in pair]
+    rows = lib.images(ids)
+    touched = s.touched()
+
+    def files(group: DupeGroup) -> list[dict[str, Any]]:
+        return [image_json(rows.get(f.id, f)) for f in group.files]
+
+    return {
+        "made_at": s.made_at,
+        "groups": [{"index": n, "relation": g.relation, "reason": g.reason, "keep": g.keep.id,
+                    "files": files(g), "touched": n in touched}
+                   for n, g in enumerate(s.report.groups)],
+        "alternates": [[image_json(rows.get(a.id, a)), image_json(rows.get(b.id, b))]
+                       for a, b in s.report.alternates],
+    }
+
+
+@router.get("/images/{image_id}/dupes")
+def dupes_of(image_id: int, lib: Lib, state: State) -> dict[str, Any]:
+    """The groups and alternates a picture belongs to."""
+    rows_or_404(lib, [image_id])
+    s = session(lib, state)
+    groups = [s.report.groups[n] for n in s.groups_of(image_id)]
+    alternates = [b if a.id == image_id else a for a, b in s.report.alternates
+                  if image_id in (a.id, b.id)]
+    return {
+        "duplicates": [{"relation": g.relation, "keep": g.keep.id, "reason": g.reason,
+                        "files": [image_json(f) for f in g.files if f.id != image_id]}
+                       for g in groups],
+        "alternates": [image_json(r) for r in alternates],
+    }
+
+
+@router.post("/dupes/resolve")
+def resolve(body: ResolveBody, lib: Lib, state: State) -> dict[str, Any]:
+    """Keep one picture of a group; move the others (to the trash by default)."""
+    if body.keep in body.remove:
+        raise HTTPException(400, "the picture to keep is also in the list to remove")
+    s = session(lib, state)
+    group_index = s.group_holding([body.keep, *body.remove])
+    if group_index is None:
+        raise HTTPException(409, "these pictures are not one duplicate group of the report "
+                                 "under review: reload the duplicates")
+    rows = rows_or_404(lib, [body.keep, *body.remove])
+    group = DupeGroup(relation=s.report.groups[group_index].relation,
+                      files=[rows[i] for i in [body.keep, *body.remove]],
+                      keep=rows[body.keep], reason="chosen in review")
+    move_to = _move_to(body.move_to, state)
+    moves = lib.plan_dupes(DupesReport(groups=[group]), move_to)
+    result = lib.resolve_dupes(moves)
+    if result.action_id is not None:
+        s.actions[result.action_id] = {group_index}
+    state.catalog_changed()
+    return {**result.as_json(), "group": group_index}
+
+
+@router.post("/dupes/mark")
+def mark(body: MarkBody, lib: Lib, state: State) -> dict[str, Any]:
+    """Remember that two pictures are duplicates, alternates, or unrelated."""
+    rows = rows_or_404(lib, [body.a, body.b])
+    try:
+        lib.mark(rows[body.a].path, rows[body.b].path, body.relation)
+    except LibraryError as e:
+        raise HTTPException(400, str(e)) from None
+    s = state.dupes.current()
+    if s is not None:
+        group_index = s.group_holding([body.a, body.b])
+        if group_index is not None:
+            s.marked[(min(body.a, body.b), max(body.a, body.b))] = group_index
+    return {"marked": body.relation, "a": body.a, "b": body.b}
+
+
+@router.post("/dupes/unmark")
+def unmark(body: PairBody, lib: Lib, state: State) -> dict[str, Any]:
+    """Forget a decision about two pictures (undo of a mark)."""
+    rows = rows_or_404(lib, [body.a, body.b])
+    forgot = feature(lib, "forget")(rows[body.a].path, rows[body.b].path)
+    s = state.dupes.current()
+    if s is not None:
+        s.marked.pop((min(body.a, body.b), max(body.a, body.b)), None)
+    return {"forgotten": bool(forgot)}
+
+
+@router.get("/dupes/plan")
+def plan(lib: Lib, state: State, move_to: str | None = None) -> dict[str, Any]:
+    """What "apply all suggestions" would do: shown before it is done."""
+    moves, groups = _suggested_moves(lib, state, move_to)
+    ids = [f.id for _, g in groups for f in g.others]
+    listed = [{"from": m.src, "to": m.dst or "trash", "keep": m.keeper} for m in moves]
+    rows = lib.images(ids)
+    return {"plan": plan_id(listed), "moves": listed, "files": len(moves),
+            "groups": len({m.keeper for m in moves}),
+            "bytes": sum(r.size for r in rows.values())}
+
+
+@router.post("/dupes/apply")
+def apply_all(body: ApplyBody, lib: Lib, state: State) -> dict[str, Any]:
+    """Apply every suggestion shown by /dupes/plan, if nothing changed since."""
+    moves, groups = _suggested_moves(lib, state, body.move_to)
+    listed = [{"from": m.src, "to": m.dst or "trash", "keep": m.keeper} for m in moves]
+    if plan_id(listed) != body.plan:
+        raise HTTPException(409, "the plan changed since it was shown: look at it again")
+    if not moves:
+        return {"action": None, "done": [], "failed": [], "planned": []}
+    result = lib.resolve_dupes(moves)
+    if result.action_id is not None:
+        session(lib, state).actions[result.action_id] = {n for n, _ in groups}
+    state.catalog_changed()
+    return result.as_json()
+
+
+def _suggested_moves(lib: Library, state: ServerState, move_to: str | None) -> tuple[
+    list[Any], list[tuple[int, DupeGroup]]
+]:
+    s = session(lib, state)
+    ids = [f.id for g in s.report.groups for f in g.files]
+    current = lib.images(ids)
+
+    def still_there(group: DupeGroup) -> bool:
+        return all(f.id in current and current[f.id].path == f.path
+                   and current[f.id].folder_id is not None for f in group.files)
+
+    groups = s.untouched_groups(still_there)
+    report = DupesReport(groups=[g for _, g in groups])
+    return lib.plan_dupes(report, _move_to(move_to, state)), groups
+
+
+def _move_to(text: str | None, state: ServerState) -> str | None:
+    if not text:
+        return None
+    return checked_folder(text, state.library_dir, must_exist=False)
+
+
+@router.post("/undo")
+def undo(body: UndoBody, lib: Lib, state: State) -> dict[str, Any]:
+    """Reverse a file action (default: the last one) exactly."""
+    report = lib.undo(body.action)
+    s = state.dupes.current()
+    if s is not None and report.action_id is not None and not report.conflicts:
+        s.actions.pop(report.action_id, None)
+    state.catalog_changed()
+    return {"action": report.action_id, "kind": report.kind, "summary": report.summary,
+            "restored": report.restored, "conflicts": report.conflicts}
+
+
+@router.get("/history")
+def history(lib: Lib, limit: int = 20) -> dict[str, Any]:
+    return {"actions": [dict(r) for r in lib.history(min(max(limit, 1), 200))]}

@@ -1,0 +1,141 @@
+"""Pictures by catalog id: listing (with the query language once search exists), facts,
+thumbnails and the file itself. No route takes a path: files are found through the catalog."""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import FileResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from illudex.imageio import is_image_name
+from illudex.library import Library
+from illudex.thumbs import SIZES, ThumbnailError, thumbnail
+from illudex.web.deps import Lib, State, feature, has_feature, image_json, rows_or_404
+
+router = APIRouter(prefix="/api/images", tags=["images"])
+MAX_PAGE = 500
+MAX_IDS = 200_000
+
+
+def hit_fields(hit: Any) -> tuple[int, float | None]:
+    """(id, score) of a search hit, whether an object with .id/.score or a tuple."""
+    if hasattr(hit, "id"):
+        return int(hit.id), getattr(hit, "score", None)
+    return int(hit[0]), (hit[2] if len(hit) > 2 else None)
+
+
+def find_ids(lib: Library, state: Any, q: str, limit: int, offset: int) -> tuple[
+    list[tuple[int, float | None]], int, list[str]
+]:
+    """One page of (id, score) for query `q`, the total, and the search's warnings."""
+    if has_feature(lib, "search"):
+        try:
+            result = lib.search(q, limit=limit, offset=offset)
+        except ValueError as e:  # QuerySyntaxError / QueryPlanError carry a readable message
+            raise HTTPException(400, f"query: {e}") from None
+        hits = [hit_fields(h) for h in result.results]
+        return hits, int(result.total), list(getattr(result, "warnings", ()) or ())
+    if q.strip():
+        raise HTTPException(501, "searching needs Library.search, which this illudex lacks yet")
+    ids = state.listing.ids(lambda: lib.image_ids(lib.folders()))
+    return [(i, None) for i in ids[offset : offset + limit]], len(ids), []
+
+
+@router.get("")
+def list_images(
+    lib: Lib, state: State,
+    q: str = "", offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+) -> dict[str, Any]:
+    """Pictures matching a query (empty: all), one page at a time."""
+    hits, total, warnings = find_ids(lib, state, q, limit, offset)
+    rows = lib.images([i for i, _ in hits])
+    items = [{**image_json(rows[i]), "score": s} for i, s in hits if i in rows]
+    return {"total": total, "offset": offset, "items": items, "warnings": warnings}
+
+
+@router.get("/ids")
+def list_ids(lib: Lib, state: State, q: str = "") -> dict[str, Any]:
+    """Every id matching a query (for "select all")."""
+    hits, total, _ = find_ids(lib, state, q, MAX_IDS, 0)
+    return {"total": total, "ids": [i for i, _ in hits]}
+
+
+@router.get("/{image_id}")
+def get_image(image_id: int, lib: Lib) -> dict[str, Any]:
+    row = rows_or_404(lib, [image_id])[image_id]
+    data = image_json(row)
+    data["tags"] = _tags(lib, image_id)
+    data["exists"] = os.path.isfile(row.path)
+    return data
+
+
+def _tags(lib: Library, image_id: int) -> list[dict[str, Any]] | None:
+    if not has_feature(lib, "image_tags"):
+        return None
+    return [{"name": t.name, "category": t.category, "source": t.source, "score": t.score}
+            for t in lib.image_tags(image_id)]
+
+
+@router.get("/{image_id}/thumb")
+async def get_thumbnail(
+    image_id: int, request: Request, size: int = 256, v: str = ""
+) -> Response:
+    """The picture as a WebP thumbnail (longest side `size`), made once and cached."""
+    if size not in SIZES:
+        raise HTTPException(400, f"size must be one of {', '.join(map(str, SIZES))}")
+    state = request.app.state.illudex
+    # A gallery asks for a hundred of these at once: known ones skip the thread pool.
+    path = state.thumbs.get((image_id, size))
+    try:
+        data = path.read_bytes() if path is not None else None  # a few KB: no thread needed
+    except OSError:
+        data = None
+    if data is None:
+        path = await run_in_threadpool(_make_thumbnail, state, image_id, size)
+        state.thumbs.put((image_id, size), path)
+        data = await run_in_threadpool(path.read_bytes)
+    # The URL carries the content digest (`v`): with it the answer never changes.
+    cache = "private, max-age=31536000, immutable" if v else "private, no-cache"
+    return Response(data, media_type="image/webp", headers={"Cache-Control": cache})
+
+
+def _make_thumbnail(state: Any, image_id: int, size: int) -> Path:
+    with state.pool.use() as lib:
+        rows_or_404(lib, [image_id])
+        try:
+            return thumbnail(lib, image_id, size)
+        except ThumbnailError as e:
+            raise HTTPException(422, str(e)) from None
+
+
+@router.get("/{image_id}/file")
+def get_file(image_id: int, lib: Lib, v: str = "") -> FileResponse:
+    """The picture's own file, found through the catalog."""
+    row = rows_or_404(lib, [image_id])[image_id]
+    if not is_image_name(row.path) or not os.path.isfile(row.path):
+        raise HTTPException(404, f"{row.path}: the file is not there any more (scan again)")
+    media = mimetypes.guess_type(row.path)[0] or "application/octet-stream"
+    cache = "private, max-age=3600" if v else "private, no-cache"
+    return FileResponse(
+        row.path, media_type=media, content_disposition_type="inline",
+        filename=os.path.basename(row.path),
+        headers={"Cache-Control": cache, "X-Content-Type-Options": "nosniff"},
+    )
+
+
+@router.get("/{image_id}/similar")
+def similar(
+    image_id: int, lib: Lib, limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 30
+) -> dict[str, Any]:
+    rows_or_404(lib, [image_id])
+    hits = feature(lib, "similar")(image_id, limit=limit)
+    rows = lib.images([int(i) for i, _ in hits])
+    return {"items": [{**image_json(rows[int(i)]), "score": float(s)}
+                      for i, s in hits if int(i) in rows and int(i) != image_id]}
+

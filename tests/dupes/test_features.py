@@ -1,0 +1,89 @@
+"""The dupes feature: trimming, the stored layout, and round trips."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageOps
+
+from illudex.dupes import features
+
+
+def drawing(seed: int = 1, size: tuple[int, int] = (300, 240)) -> Image.Image:
+    """Coloured shapes with black outlines on a white margin: clipart-like."""
+    rnd = random.Random(seed)
+    im = Image.new("RGB", size, "white")
+    d = ImageDraw.Draw(im)
+    w, h = size
+    for _ in range(6):
+        x0, y0 = rnd.randint(w // 8, w // 2), rnd.randint(h // 8, h // 2)
+        x1, y1 = x0 + rnd.randint(w // 6, w // 3), y0 + rnd.randint(h // 6, h // 3)
+        fill = tuple(rnd.randint(0, 255) for _ in range(3))
+        shape = d.ellipse if rnd.random() < 0.5 else d.rectangle
+        shape((x0, y0, x1, y1), fill=fill, outline="black", width=3)
+    return im
+
+
+def test_extract_round_trips_with_the_documented_size() -> None:
+    data = features.extract(drawing())
+    assert len(data) == features.FEATURE_SIZE
+    f = features.decode(data)
+    assert f.light.shape == (features.LIGHT, features.LIGHT)
+    assert f.chroma.shape == (features.CHROMA, features.CHROMA, 2)
+    assert f.frame.shape == (features.FRAME, features.FRAME)
+    assert f.background == (255, 255, 255)
+    x0, y0, x1, y1 = f.box
+    assert 0 < x0 < x1 < 1 and 0 < y0 < y1 < 1  # the white margin was trimmed
+
+
+def test_extract_is_deterministic() -> None:
+    assert features.extract(drawing(3)) == features.extract(drawing(3))
+
+
+@pytest.mark.parametrize("fill", ["black", "white"])
+def test_a_border_is_trimmed_back_to_the_same_content(fill: str) -> None:
+    plain = features.decode(features.extract(drawing()))
+    framed = features.decode(features.extract(ImageOps.expand(drawing(), 20, fill=fill)))
+    diff = np.abs(plain.light.astype(int) - framed.light.astype(int))
+    assert np.median(diff) <= 2
+    assert np.mean(diff) < 6
+
+
+def test_a_coloured_field_is_content_not_margin() -> None:
+    flag = Image.new("RGB", (300, 200), (200, 20, 30))
+    ImageDraw.Draw(flag).rectangle((100, 60, 200, 140), fill=(20, 120, 40))
+    f = features.decode(features.extract(flag))
+    assert f.box == (0.0, 0.0, 1.0, 1.0)
+    assert f.background is None
+
+
+def test_a_blank_picture_has_its_colour_as_background() -> None:
+    f = features.decode(features.extract(Image.new("RGB", (200, 200), "white")))
+    assert f.background == (255, 255, 255)
+    assert int(f.light.min()) == 255
+
+
+def test_tiny_and_non_rgb_pictures_are_fine() -> None:
+    tiny = drawing(size=(300, 240)).resize((24, 18))
+    assert len(features.extract(tiny)) == features.FEATURE_SIZE
+    grey = drawing().convert("L")
+    assert len(features.extract(grey)) == features.FEATURE_SIZE
+
+
+def test_little_content_in_a_big_frame_keeps_its_detail() -> None:
+    big = Image.new("RGB", (512, 512), "white")
+    big.paste(drawing(size=(60, 50)), (200, 230))
+    f = features.decode(features.extract(big))
+    # The 60 px drawing fills the thumbnail: many distinct lightness levels survive.
+    assert len(np.unique(f.light)) > 8
+    assert f.box[2] - f.box[0] < 0.2
+
+
+def test_decode_rejects_foreign_bytes_with_a_clear_message() -> None:
+    with pytest.raises(ValueError, match="re-run the scan"):
+        features.decode(b"not a feature")
+    data = features.extract(drawing())
+    with pytest.raises(ValueError, match="wrong size"):
+        features.decode(data[:-5])

@@ -1,0 +1,162 @@
+"""The engine end to end (find_relations) and grouping with decisions (build_groups)."""
+
+from __future__ import annotations
+
+import io
+import random
+
+import pytest
+from PIL import Image, ImageDraw, ImageEnhance, ImageOps
+
+from illudex.dupes import features
+from illudex.dupes.groups import DEFAULT_THRESHOLD, Relation, build_groups, find_relations
+
+
+def drawing(seed: int, size: tuple[int, int] = (320, 256)) -> Image.Image:
+    rnd = random.Random(seed)
+    im = Image.new("RGB", size, "white")
+    d = ImageDraw.Draw(im)
+    w, h = size
+    for _ in range(6):
+        x0, y0 = rnd.randint(w // 10, w // 2), rnd.randint(h // 10, h // 2)
+        x1, y1 = x0 + rnd.randint(w // 6, w // 3), y0 + rnd.randint(h // 6, h // 3)
+        fill = tuple(rnd.randint(40, 255) for _ in range(3))
+        shape = d.ellipse if rnd.random() < 0.5 else d.rectangle
+        shape((x0, y0, x1, y1), fill=fill, outline="black", width=3)
+    return im
+
+
+def jpeg(im: Image.Image, quality: int = 50) -> Image.Image:
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=quality)
+    buf.seek(0)
+    return Image.open(buf).convert("RGB")
+
+
+def hue_rotated(im: Image.Image, shift: int = 120) -> Image.Image:
+    h, s, v = im.convert("HSV").split()
+    return Image.merge("HSV", (h.point(lambda x: (x + shift) % 256), s, v)).convert("RGB")
+
+
+@pytest.fixture(scope="module")
+def library() -> dict[int, Image.Image]:
+    """Ids → pictures: one drawing and its copies, a recolour, and unrelated drawings."""
+    original = drawing(1)
+    w, h = original.size
+    return {
+        10: original,
+        11: original.resize((w // 2, h // 2), Image.LANCZOS),
+        12: jpeg(original),
+        13: ImageOps.expand(original, 15, fill="black"),
+        14: original.crop((int(w * 0.05), int(h * 0.06), w - int(w * 0.04), h - int(h * 0.05))),
+        15: ImageEnhance.Brightness(original).enhance(1.12),
+        20: hue_rotated(original),
+        30: drawing(2),
+        31: drawing(3),
+        32: drawing(4),
+    }
+
+
+@pytest.fixture(scope="module")
+def relations(library: dict[int, Image.Image]) -> list[Relation]:
+    items = [(i, features.extract(im)) for i, im in library.items()]
+    return find_relations(items)
+
+
+def test_copies_are_duplicates_of_the_original(relations: list[Relation]) -> None:
+    dup = {(r.a, r.b) for r in relations if r.relation == "duplicate"}
+    for copy in (11, 12, 13, 14, 15):
+        assert (10, copy) in dup, copy
+    assert all(r.similarity >= DEFAULT_THRESHOLD for r in relations if r.relation == "duplicate")
+
+
+def test_the_recolour_is_an_alternate_and_strangers_are_nothing(
+    relations: list[Relation],
+) -> None:
+    by_pair = {(r.a, r.b): r.relation for r in relations}
+    assert by_pair.get((10, 20)) == "alternate"
+    assert not any(20 in (r.a, r.b) and r.relation == "duplicate" for r in relations)
+    assert not any({r.a, r.b} & {30, 31, 32} for r in relations if r.relation == "duplicate")
+
+
+def test_groups_hold_the_copies_and_list_the_alternate(relations: list[Relation]) -> None:
+    groups, alternates = build_groups([10, 11, 12, 13, 14, 15, 20, 30, 31, 32], relations, {})
+    assert groups == [[10, 11, 12, 13, 14, 15]]
+    assert len(alternates) == 1 and 20 in alternates[0]
+
+
+def test_find_relations_is_deterministic_whatever_the_order(
+    library: dict[int, Image.Image], relations: list[Relation]
+) -> None:
+    items = [(i, features.extract(im)) for i, im in library.items()]
+    random.Random(7).shuffle(items)
+    assert find_relations(items) == relations
+
+
+def test_the_threshold_is_one_number_in_0_1(library: dict[int, Image.Image]) -> None:
+    items = [(i, features.extract(im)) for i, im in list(library.items())[:4]]
+    strict = find_relations(items, threshold=0.9999)
+    assert all(r.relation != "duplicate" or r.similarity >= 0.9999 for r in strict)
+    with pytest.raises(ValueError, match="threshold"):
+        find_relations(items, threshold=1.5)
+
+
+def test_bad_input_names_the_image() -> None:
+    with pytest.raises(ValueError, match="image 7"):
+        find_relations([(7, b"junk"), (8, features.extract(drawing(1)))])
+    data = features.extract(drawing(1))
+    with pytest.raises(ValueError, match="twice"):
+        find_relations([(1, data), (1, data)])
+    assert find_relations([(1, data)]) == []
+
+
+def rel(a: int, b: int, relation: str = "duplicate", similarity: float = 0.95) -> Relation:
+    return Relation(a, b, relation, similarity)
+
+
+def test_alternates_stop_chaining() -> None:
+    # 1~2~3 by duplicate links, but 1 and 3 are alternates: they must not share a group.
+    relations = [rel(1, 2, similarity=0.97), rel(2, 3, similarity=0.9), rel(1, 3, "alternate")]
+    groups, alternates = build_groups([1, 2, 3], relations, {})
+    assert groups == [[1, 2]]  # the stronger link wins
+    assert alternates == [(1, 3)]
+
+
+def test_decisions_override_the_engine() -> None:
+    relations = [rel(1, 2), rel(2, 3), rel(4, 5, "alternate")]
+    groups, alternates = build_groups(
+        [1, 2, 3, 4, 5], relations,
+        {(2, 3): "not_duplicate", (4, 5): "duplicate", (1, 6): "duplicate"},
+    )
+    assert groups == [[1, 2], [4, 5]]  # 6 is not among the ids: its decision is ignored
+    assert alternates == []
+    groups, alternates = build_groups([1, 2, 3], relations, {(1, 2): "alternate"})
+    assert groups == [[2, 3]]
+    assert alternates == [(1, 2)]
+
+
+def test_not_duplicate_blocks_a_whole_group_merge() -> None:
+    relations = [rel(1, 2), rel(3, 4), rel(2, 3, similarity=0.9)]
+    groups, _ = build_groups([1, 2, 3, 4], relations, {(1, 4): "not_duplicate"})
+    assert groups == [[1, 2], [3, 4]]
+
+
+def test_grouping_is_deterministic_and_sorted() -> None:
+    relations = [rel(5, 9), rel(1, 3), rel(3, 7), rel(2, 8, "alternate"), rel(2, 4, "alternate")]
+    first = build_groups(range(10), relations, {})
+    assert first == build_groups(reversed(range(10)), list(reversed(relations)), {})
+    groups, alternates = first
+    assert groups == [[1, 3, 7], [5, 9]]
+    assert alternates == [(2, 4), (2, 8)]
+
+
+def test_one_alternate_pair_per_pair_of_groups() -> None:
+    relations = [rel(1, 2), rel(3, 4), rel(1, 3, "alternate", 0.5), rel(2, 4, "alternate", 0.6)]
+    groups, alternates = build_groups([1, 2, 3, 4], relations, {})
+    assert groups == [[1, 2], [3, 4]]
+    assert alternates == [(2, 4)]  # the more similar of the two
+
+
+def test_unknown_decisions_are_refused() -> None:
+    with pytest.raises(ValueError, match="unknown duplicate decision"):
+        build_groups([1, 2], [], {(1, 2): "maybe"})

@@ -1,0 +1,78 @@
+"""Which copy to keep: higher resolution > lossless > larger file > has tags > older, the
+order changeable, and a reason in words."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+
+import pytest
+
+from illudex.dupes.keeper import DEFAULT_PREFERENCE, Candidate, choose_keeper, validate
+
+BASE = Candidate(path="/art/a.jpg", width=800, height=600, format="JPEG", size=100_000,
+                 mtime_ns=2_000, n_tags=0)
+
+
+def keep(*candidates: Candidate, preference: tuple[str, ...] = DEFAULT_PREFERENCE):
+    chosen, reason = choose_keeper(list(candidates), preference)
+    # The same input in any order keeps the same file.
+    for order in itertools.permutations(candidates):
+        assert choose_keeper(list(order), preference) == (chosen, reason)
+    return chosen.path, reason
+
+
+def test_default_order_is_resolution_lossless_size_tags_older() -> None:
+    assert DEFAULT_PREFERENCE == ("resolution", "lossless", "size", "tags", "older")
+
+
+def test_higher_resolution_wins_over_everything_else() -> None:
+    big = replace(BASE, path="/art/big.jpg", width=1600, height=1200, size=90_000)
+    small = replace(BASE, path="/art/small.png", format="PNG", size=900_000, n_tags=9,
+                    mtime_ns=1)
+    assert keep(big, small) == ("/art/big.jpg", "higher resolution (1600×1200 vs 800×600)")
+
+
+def test_then_lossless() -> None:
+    png = replace(BASE, path="/art/b.png", format="PNG", size=50_000)
+    assert keep(BASE, png) == ("/art/b.png", "lossless PNG (other copy is JPEG)")
+
+
+def test_then_larger_file() -> None:
+    larger = replace(BASE, path="/art/z.jpg", size=300_000)
+    assert keep(BASE, larger) == ("/art/z.jpg", "larger file (293.0 KB vs 97.7 KB)")
+
+
+def test_then_tags() -> None:
+    tagged = replace(BASE, path="/art/z.jpg", n_tags=3)
+    assert keep(BASE, tagged) == ("/art/z.jpg", "more tags (3 vs 0)")
+
+
+def test_then_older() -> None:
+    older = replace(BASE, path="/art/z.jpg", mtime_ns=1_000)
+    assert keep(BASE, older) == ("/art/z.jpg", "older file")
+
+
+def test_identical_candidates_keep_the_first_path() -> None:
+    twin = replace(BASE, path="/art/0.jpg")
+    assert keep(BASE, twin) == ("/art/0.jpg",
+                                "identical by every criterion; kept the first by path")
+    assert choose_keeper([BASE]) == (BASE, "only copy")
+
+
+def test_prefer_changes_the_order() -> None:
+    big = replace(BASE, path="/art/big.jpg", width=1600, height=1200, size=90_000)
+    heavy = replace(BASE, path="/ref/heavy.png", format="PNG", size=900_000, mtime_ns=9_000)
+    assert keep(big, heavy)[0] == "/art/big.jpg"
+    assert keep(big, heavy, preference=("size", "resolution"))[0] == "/ref/heavy.png"
+    assert keep(big, heavy, preference=("lossless",))[0] == "/ref/heavy.png"
+    assert keep(big, heavy, preference=("newer",)) == ("/ref/heavy.png", "newer file")
+    assert keep(big, heavy, preference=("in:/ref", "resolution")) == (
+        "/ref/heavy.png", "in the reference folder /ref")
+    assert keep(big, heavy, preference=("shorter-path",))[0] == "/art/big.jpg"
+
+
+def test_unknown_criterion_names_the_choices() -> None:
+    with pytest.raises(ValueError, match=r"unknown keeper criterion 'biggest'.*resolution"):
+        validate(("resolution", "biggest"))
+    validate(("in:/somewhere", "tags", "newer"))

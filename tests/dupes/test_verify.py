@@ -1,0 +1,146 @@
+"""Verification: edited copies compare as the same, recolours and other drawings do not."""
+
+from __future__ import annotations
+
+import io
+import random
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageOps
+
+from illudex.dupes import features, verify
+
+
+def drawing(seed: int = 1, size: tuple[int, int] = (320, 256)) -> Image.Image:
+    rnd = random.Random(seed)
+    im = Image.new("RGB", size, "white")
+    d = ImageDraw.Draw(im)
+    w, h = size
+    for _ in range(6):
+        x0, y0 = rnd.randint(w // 10, w // 2), rnd.randint(h // 10, h // 2)
+        x1, y1 = x0 + rnd.randint(w // 6, w // 3), y0 + rnd.randint(h // 6, h // 3)
+        fill = tuple(rnd.randint(40, 255) for _ in range(3))
+        shape = d.ellipse if rnd.random() < 0.5 else d.rectangle
+        shape((x0, y0, x1, y1), fill=fill, outline="black", width=3)
+    return im
+
+
+def reencode(im: Image.Image, fmt: str, quality: int) -> Image.Image:
+    buf = io.BytesIO()
+    im.save(buf, fmt, quality=quality)
+    buf.seek(0)
+    return Image.open(buf).convert("RGB")
+
+
+def hue_rotated(im: Image.Image, shift: int = 110) -> Image.Image:
+    h, s, v = im.convert("HSV").split()
+    return Image.merge("HSV", (h.point(lambda x: (x + shift) % 256), s, v)).convert("RGB")
+
+
+def captioned(im: Image.Image) -> Image.Image:
+    im = im.copy()
+    ImageDraw.Draw(im).text((110, 120), "sample 4711", fill=(20, 20, 20))
+    return im
+
+
+def cropped(im: Image.Image, f: float = 0.06) -> Image.Image:
+    w, h = im.size
+    return im.crop((int(w * f), int(h * f), w - int(w * f * 0.5), h - int(h * f)))
+
+
+COPIES = {
+    "resized": lambda im: im.resize((im.width // 2, im.height // 2), Image.LANCZOS),
+    "jpeg": lambda im: reencode(im, "JPEG", 45),
+    "webp": lambda im: reencode(im, "WEBP", 50),
+    "border": lambda im: ImageOps.expand(im, 18, fill="black"),
+    "caption": captioned,
+    "brighter": lambda im: ImageEnhance.Color(ImageEnhance.Brightness(im).enhance(1.13))
+    .enhance(0.88),
+    "blurred": lambda im: im.filter(ImageFilter.GaussianBlur(1.2)),
+}
+
+
+def prepared(*images: Image.Image) -> verify.Prepared:
+    return verify.prepare([features.decode(features.extract(im)) for im in images])
+
+
+def as_stored(prep: verify.Prepared, a: int = 0, b: int = 1) -> verify.Scores:
+    return verify.compare(prep, np.array([a]), np.array([b]))
+
+
+@pytest.mark.parametrize("edit", sorted(COPIES))
+def test_edited_copies_are_near_identical_as_stored(edit: str) -> None:
+    original = drawing()
+    sc = as_stored(prepared(original, COPIES[edit](original)))
+    assert sc.similarity[0] >= 0.86, (edit, sc)
+
+
+def test_identical_pictures_have_similarity_one() -> None:
+    sc = as_stored(prepared(drawing(), drawing()))
+    assert sc.similarity[0] == pytest.approx(1.0)
+    assert sc.structure[0] == 0 and sc.colour[0] == 0
+
+
+def test_a_recolour_keeps_its_structure_but_not_its_colour() -> None:
+    original = drawing()
+    sc = as_stored(prepared(original, hue_rotated(original)))
+    assert sc.structure[0] < 0.1
+    assert sc.colour[0] > 0.3
+    assert sc.similarity[0] < 0.7
+
+
+def test_an_unrelated_drawing_differs_in_structure() -> None:
+    sc = as_stored(prepared(drawing(1), drawing(2)))
+    assert sc.structure[0] > 0.3
+    assert sc.similarity[0] < 0.6
+
+
+def test_a_changed_region_is_caught_even_when_small() -> None:
+    original = drawing()
+    changed = original.copy()
+    ImageDraw.Draw(changed).ellipse((150, 60, 200, 110), fill=(10, 10, 10))  # a new blob
+    sc = as_stored(prepared(original, changed))
+    assert sc.local[0] > 0.5  # dense where it changed ...
+    assert sc.similarity[0] < 0.85  # ... so it is not called a duplicate
+    caption = as_stored(prepared(original, captioned(original)))
+    assert caption.local[0] < sc.local[0]
+
+
+def test_a_crop_lines_up_through_the_profiles_then_the_pixels() -> None:
+    original = Image.new("RGB", (320, 256), (90, 160, 220))  # full bleed: no margin to trim
+    original.paste(drawing(4), (0, 0), mask=None)
+    original = original.resize((320, 256))
+    edge = ImageDraw.Draw(original)
+    edge.rectangle((0, 0, 319, 40), fill=(30, 90, 30))
+    crop = cropped(original)
+    prep = prepared(original, crop)
+    assert as_stored(prep).similarity[0] < 0.85  # misaligned as stored
+    transforms, agreement = verify.profile_transforms(prep, np.array([0]), np.array([1]))
+    assert agreement[0] > 0.95
+    rough = verify.warp_compare(prep, np.array([0]), np.array([1]), transforms)
+    assert rough.similarity[0] > 0.8
+    _, sc = verify.refine(prep, np.array([0]), np.array([1]), transforms)
+    assert sc.similarity[0] >= max(0.9, rough.similarity[0])
+    assert sc.overlap[0] > 0.75
+
+
+def test_a_caption_in_the_margin_lines_up_through_the_frames() -> None:
+    original = Image.new("RGB", (400, 300), "white")
+    original.paste(drawing(5, (200, 160)), (150, 110))
+    copy = original.copy()
+    ImageDraw.Draw(copy).text((10, 10), "sample 99", fill=(0, 0, 0))
+    prep = prepared(original, copy)
+    transform = verify.box_transform(prep.boxes[0], prep.boxes[1])
+    assert not verify.is_identity(transform)
+    sc = verify.warp_compare(prep, np.array([0]), np.array([1]), transform[None])
+    assert sc.similarity[0] >= 0.9
+    assert sc.overlap[0] > 0.9  # the caption is a sliver of ink outside the overlap
+
+
+def test_box_transform_maps_corners_onto_each_other() -> None:
+    t = verify.box_transform(np.array([0.1, 0.2, 0.9, 0.8]), np.array([0.0, 0.0, 1.0, 1.0]))
+    corner = t @ np.array([0.0, 0.0, 1.0])
+    assert corner == pytest.approx([0.1, 0.2])
+    assert verify.is_identity(verify.box_transform(np.array([0, 0, 1, 1.0]),
+                                                   np.array([0, 0, 1, 1.0])))
