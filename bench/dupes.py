@@ -5,7 +5,8 @@ For each seed, builds (once) a labelled corpus with /work/shared/bench/make_dupe
 into bench/.corpus/seedN, then runs both tools cold (every file decoded) and scores
 them like score_dupes.py: precision / recall / F1 over duplicate pairs, alternate
 pairs confused with duplicates, alternate pairs reported as alternates, seconds, and
-the speed ratio (illudex time / PHash time; below 1 is faster).
+the speed ratio (illudex time / PHash time; below 1 is faster), from the medians of
+--repeats runs of each tool, alternating which goes first.
 
     .venv/bin/python bench/dupes.py --seeds 1,2,3,4,5 --n 400
     .venv/bin/python bench/dupes.py --scale 50000     # engine alone on synthetic features
@@ -140,23 +141,29 @@ def _warm(image_dir: Path) -> None:
                 pass
 
 
-def bench_seed(seed: int, n: int, src: Path, threshold: float, sd) -> list[dict]:
+def bench_seed(seed: int, n: int, src: Path, threshold: float, repeats: int, sd) -> list[dict]:
+    """Both tools `repeats` times, alternating which goes first; medians of the times
+    (the answers are deterministic: scored once)."""
     corpus = ensure_corpus(seed, n, src)
     truth = json.loads((corpus / "truth.json").read_text())
     images = corpus / "images"
     _warm(images)
-    rows = []
-    t = time.perf_counter()
-    phash_groups = run_phash(images)
-    t_phash = time.perf_counter() - t
-    rows.append({"seed": seed, "tool": "imagededup PHash", "seconds": t_phash,
-                 **score(truth, phash_groups, [], sd)})
-    t = time.perf_counter()
-    groups, alternates = run_illudex(images, threshold)
-    t_illudex = time.perf_counter() - t
-    rows.append({"seed": seed, "tool": "illudex", "seconds": t_illudex,
-                 "ratio": t_illudex / t_phash, **score(truth, groups, alternates, sd)})
-    return rows
+    times: dict[str, list[float]] = {"phash": [], "illudex": []}
+    answers: dict[str, tuple] = {}
+    for r in range(repeats):
+        order = ("phash", "illudex") if r % 2 == 0 else ("illudex", "phash")
+        for tool in order:
+            t = time.perf_counter()
+            answers[tool] = (run_phash(images), []) if tool == "phash" else run_illudex(
+                images, threshold)
+            times[tool].append(time.perf_counter() - t)
+    t_phash, t_illudex = (float(np.median(times[k])) for k in ("phash", "illudex"))
+    return [
+        {"seed": seed, "tool": "imagededup PHash", "seconds": t_phash,
+         **score(truth, *answers["phash"], sd)},
+        {"seed": seed, "tool": "illudex", "seconds": t_illudex, "ratio": t_illudex / t_phash,
+         **score(truth, *answers["illudex"], sd)},
+    ]
 
 
 def print_table(rows: list[dict]) -> None:
@@ -229,6 +236,7 @@ def main() -> None:
     ap.add_argument("--src", type=Path, default=CORPORA / "_src",
                     help="unpacked openclipart-png (fetched there if missing)")
     ap.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
+    ap.add_argument("--repeats", type=int, default=3, help="timed runs per tool (median)")
     ap.add_argument("--scale", type=int, default=0, help="only run the engine on N synthetic")
     a = ap.parse_args()
     if a.scale:
@@ -238,7 +246,7 @@ def main() -> None:
     sd = _score_module()
     rows = []
     for seed in (int(s) for s in a.seeds.split(",") if s):
-        rows += bench_seed(seed, a.n, a.src, a.threshold, sd)
+        rows += bench_seed(seed, a.n, a.src, a.threshold, a.repeats, sd)
         print_table(rows[-2:])
         sys.stdout.flush()
     print()

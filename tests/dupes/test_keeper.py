@@ -76,3 +76,22 @@ def test_unknown_criterion_names_the_choices() -> None:
     with pytest.raises(ValueError, match=r"unknown keeper criterion 'biggest'.*resolution"):
         validate(("resolution", "biggest"))
     validate(("in:/somewhere", "tags", "newer"))
+
+
+def test_a_border_adds_pixels_but_not_picture() -> None:
+    original = replace(BASE, path="/art/original.jpg", width=800, height=600)
+    # 900x700 with a 50 px frame: more pixels, the same 800x600 of picture inside.
+    framed = replace(BASE, path="/art/framed.jpg", width=900, height=700,
+                     content=800 * 600 / (900 * 700), size=90_000)
+    path, reason = keep(original, framed)
+    assert path == "/art/original.jpg"
+    assert reason.startswith("larger file")
+
+
+def test_a_few_percent_more_pixels_do_not_beat_a_lossless_copy() -> None:
+    jpeg = replace(BASE, path="/art/a.jpg", width=820, height=600)
+    png = replace(BASE, path="/art/a.png", width=800, height=600, format="PNG")
+    assert keep(jpeg, png) == ("/art/a.png", "lossless PNG (other copy is JPEG)")
+    bigger = replace(jpeg, width=1000)
+    path, reason = keep(bigger, png)
+    assert path == "/art/a.jpg" and reason.startswith("higher resolution (1000×600")

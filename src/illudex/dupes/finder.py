@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 from illudex.catalog.images import ImageRow, rows_by_ids
 from illudex.dupes import features as dupe_features
-from illudex.dupes.decisions import load_decisions
 from illudex.dupes.cache import cached, fingerprint
+from illudex.dupes.decisions import load_decisions
 from illudex.dupes.groups import (
     DEFAULT_THRESHOLD,
     ENGINE_VERSION,
@@ -94,7 +94,12 @@ def find_duplicates(
         if rep not in grouped and len(members_of[rep]) > 1:
             report.groups.append(_group("exact", members_of[rep], conn, options))
     report.groups.sort(key=lambda g: min(f.path for f in g.files))
-    report.alternates = [(rows[a], rows[b]) for a, b in alternates]
+    # An alternate pair is shown between the copies one would keep.
+    keeper_of = {f.id: g.keep for g in report.groups for f in g.files}
+    report.alternates = sorted(
+        {(keeper_of.get(a, rows[a]), keeper_of.get(b, rows[b])) for a, b in alternates},
+        key=lambda pair: (pair[0].path, pair[1].path),
+    )
     return report
 
 
@@ -105,9 +110,10 @@ def _group(
     if len({f.digest for f in files}) == 1:
         relation = "exact"
     tag_counts = _tag_counts(conn, [f.id for f in files])
+    content = _content_shares(conn, [f.id for f in files])
     candidates = {
         f.id: Candidate(f.path, f.width, f.height, f.format, f.size, f.mtime_ns,
-                        tag_counts.get(f.id, 0))
+                        tag_counts.get(f.id, 0), content.get(f.id, 1.0))
         for f in files
     }
     best, reason = choose_keeper(list(candidates.values()), options.preference)
@@ -142,6 +148,19 @@ def _features(conn: sqlite3.Connection, ids: list[int]) -> list[tuple[int, bytes
         (dupe_features.NAME, dupe_features.VERSION),
     )
     return [(image_id, data) for image_id, data in rows if image_id in wanted]
+
+
+def _content_shares(conn: sqlite3.Connection, ids: list[int]) -> dict[int, float]:
+    """Share of each frame inside its trimmed borders, from the stored features."""
+    marks = ",".join("?" * len(ids))
+    out = {}
+    for image_id, data in conn.execute(
+        f"SELECT image_id, data FROM features WHERE analyser = ? AND version = ? "
+        f"AND image_id IN ({marks})", [dupe_features.NAME, dupe_features.VERSION, *ids],
+    ):
+        x0, y0, x1, y1 = dupe_features.decode(data).box
+        out[image_id] = max(0.0, (x1 - x0) * (y1 - y0))
+    return out
 
 
 def _tag_counts(conn: sqlite3.Connection, ids: list[int]) -> dict[int, int]:

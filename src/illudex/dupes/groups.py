@@ -126,43 +126,63 @@ def _verify(
     best[:, 1] = best[:, 3] = 1.0
     if not total:
         return best
+
+    def report(share: float) -> None:
+        if progress:
+            progress(int(total * share), total)
+
     coarse = verify.compare(verify.prepare(features, COARSE_SIDE), pairs[:, 0], pairs[:, 1])
-    if progress:
-        progress(total // 4, total)
-    fine = np.flatnonzero(coarse.structure < COARSE_GATE)  # colour may differ: alternates
+    report(0.25)
     prep = verify.prepare(features)
-    sc = verify.compare(prep, pairs[fine, 0], pairs[fine, 1])
-    best[fine] = _rows(sc)
-    if progress:
-        progress(total // 2, total)
-    # Whole frames correspond (a caption in the margin moved the trim): no search needed.
+    fine = np.flatnonzero(coarse.structure < COARSE_GATE)  # colour may differ: alternates
+    best[fine] = _rows(verify.compare(prep, pairs[fine, 0], pairs[fine, 1]))
+    report(0.5)
+    aligned = np.tile(np.eye(2, 3), (total, 1, 1))  # the map behind each pair's best
+    _align_frames(prep, pairs, best, aligned, threshold, frame_cos)
+    report(0.75)
+    short = ((best[:, 0] < threshold) & (content_cos >= ALIGN_GATE) & (rank < ALIGN_RANK)
+             & (best[:, 1] > MOVED) & (coarse.structure <= ALIGN_STRUCTURE))
+    _align_profiles(prep, pairs, best, aligned, np.flatnonzero(short))
+    _polish(prep, pairs, best, aligned, threshold)
+    report(1.0)
+    return best
+
+
+def _align_frames(
+    prep: verify.Prepared, pairs: np.ndarray, best: np.ndarray, aligned: np.ndarray,
+    threshold: float, frame_cos: np.ndarray,
+) -> None:
+    """Whole frames alike (a caption in the margin moved the trim): map box to box."""
     framed = np.flatnonzero((best[:, 0] < threshold) & (frame_cos >= FRAME_GATE))
     boxed = np.array([verify.box_transform(prep.boxes[pairs[p, 0]], prep.boxes[pairs[p, 1]])
                       for p in framed]).reshape(-1, 2, 3)
     moved = np.array([not verify.is_identity(t) for t in boxed], bool)
-    aligned = np.tile(np.eye(2, 3), (total, 1, 1))  # the map behind each pair's best
     _try(prep, pairs, best, aligned, framed[moved], boxed[moved])
-    if progress:
-        progress(3 * total // 4, total)
-    # Contents alike but shifted or scaled (a crop): line up the profiles first. A
-    # recolour lines up as stored already: only a shape that moved needs aligning.
-    maybe = np.flatnonzero((best[:, 0] < threshold) & (content_cos >= ALIGN_GATE)
-                           & (rank < ALIGN_RANK)
-                           & (best[:, 1] > MOVED) & (coarse.structure <= ALIGN_STRUCTURE))
-    transforms, agreement = verify.profile_transforms(prep, pairs[maybe, 0], pairs[maybe, 1])
+
+
+def _align_profiles(
+    prep: verify.Prepared, pairs: np.ndarray, best: np.ndarray, aligned: np.ndarray,
+    which: np.ndarray,
+) -> None:
+    """Contents alike but shifted or scaled (a crop): line up the profiles, then compare.
+    A recolour lines up as stored already (the caller only sends shapes that moved)."""
+    transforms, agreement = verify.profile_transforms(prep, pairs[which, 0], pairs[which, 1])
     keep = agreement >= PROFILE_GATE
     keep &= np.array([not verify.is_identity(t) for t in transforms], bool).reshape(keep.shape)
-    _try(prep, pairs, best, aligned, maybe[keep], transforms[keep])
-    # Close calls that needed an alignment: polish it on the comparison itself.
+    _try(prep, pairs, best, aligned, which[keep], transforms[keep])
+
+
+def _polish(
+    prep: verify.Prepared, pairs: np.ndarray, best: np.ndarray, aligned: np.ndarray,
+    threshold: float,
+) -> None:
+    """Close calls that needed an alignment: refine it on the comparison itself."""
     close = np.flatnonzero((best[:, 0] < threshold) & (best[:, 0] >= threshold - REFINE_MARGIN)
                            & ~np.all(np.abs(aligned - np.eye(2, 3)) < 1e-9, axis=(1, 2)))
     if len(close):
         _, sc = verify.refine(prep, pairs[close, 0], pairs[close, 1], aligned[close])
         better = (sc.overlap >= MIN_OVERLAP) & (sc.similarity > best[close, 0])
         best[close[better]] = _rows(sc)[better]
-    if progress:
-        progress(total, total)
-    return best
 
 
 def _try(

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from illudex.paths import is_under
 
 LOSSLESS_FORMATS = frozenset({"PNG", "BMP", "TIFF", "GIF", "PPM", "TGA"})
+RESOLUTION_TOLERANCE = 1.05  # pictures within 5 % of the most pixels count as as large
 DEFAULT_PREFERENCE: tuple[str, ...] = ("resolution", "lossless", "size", "tags", "older")
 CRITERIA_HELP = {
-    "resolution": "more pixels",
+    "resolution": "more pixels of picture (borders not counted)",
     "lossless": "a lossless format (PNG, BMP, TIFF) over JPEG/WebP",
     "size": "the larger file",
     "tags": "more tags",
@@ -31,6 +32,14 @@ class Candidate:
     size: int
     mtime_ns: int
     n_tags: int
+    # Share of the frame that is picture rather than a uniform border (1.0: no border):
+    # a bordered copy has more pixels, not more picture.
+    content: float = 1.0
+
+    @property
+    def content_size(self) -> tuple[int, int]:
+        scale = self.content ** 0.5
+        return round(self.width * scale), round(self.height * scale)
 
 
 def _key(criterion: str) -> Callable[[Candidate], float]:
@@ -39,7 +48,7 @@ def _key(criterion: str) -> Callable[[Candidate], float]:
         folder = os.path.abspath(os.path.expanduser(criterion[3:]))
         return lambda c: float(is_under(c.path, folder))
     keys: dict[str, Callable[[Candidate], float]] = {
-        "resolution": lambda c: c.width * c.height,
+        "resolution": lambda c: c.width * c.height * c.content,
         "lossless": lambda c: float(c.format.upper() in LOSSLESS_FORMATS),
         "size": lambda c: c.size,
         "tags": lambda c: c.n_tags,
@@ -62,27 +71,45 @@ def validate(preference: Sequence[str]) -> None:
 def choose_keeper(
     candidates: Sequence[Candidate], preference: Sequence[str] = DEFAULT_PREFERENCE
 ) -> tuple[Candidate, str]:
-    """The candidate to keep and the reason: the first criterion that set it apart."""
-    keys = [(criterion, _key(criterion)) for criterion in preference]
+    """The candidate to keep and the reason: the criterion that set it apart.
 
-    def rank(c: Candidate) -> tuple[object, ...]:
-        # Path breaks the last ties so that the same input always keeps the same file.
-        return (*(-key(c) for _, key in keys), c.path)
+    Criteria narrow the field in order; each keeps the candidates that are as good as the
+    best (for resolution: within 5 %, since a few pixels are no reason to keep a lossy
+    copy or lose the tags). The path breaks the last ties, so the same input always keeps
+    the same file.
+    """
+    remaining = sorted(candidates, key=lambda c: c.path)
+    if len(remaining) == 1:
+        return remaining[0], "only copy"
+    runner_up: tuple[str, Candidate] | None = None
+    for criterion in preference:
+        key = _key(criterion)
+        best = max(key(c) for c in remaining)
+        keep = [c for c in remaining if _as_good(criterion, key(c), best)]
+        dropped = [c for c in remaining if c not in keep]
+        if dropped:
+            runner_up = (criterion, max(dropped, key=key))
+        remaining = keep
+        if len(remaining) == 1:
+            break
+    chosen = remaining[0]
+    if len(remaining) > 1:
+        return chosen, "identical by every criterion; kept the first by path"
+    assert runner_up is not None
+    return chosen, _reason(runner_up[0], chosen, runner_up[1])
 
-    ordered = sorted(candidates, key=rank)
-    best = ordered[0]
-    if len(ordered) == 1:
-        return best, "only copy"
-    runner_up = ordered[1]
-    for criterion, key in keys:
-        if key(best) != key(runner_up):
-            return best, _reason(criterion, best, runner_up)
-    return best, "identical by every criterion; kept the first by path"
+
+def _as_good(criterion: str, value: float, best: float) -> bool:
+    if criterion == "resolution":
+        return value * RESOLUTION_TOLERANCE >= best
+    return value == best
 
 
 def _reason(criterion: str, best: Candidate, other: Candidate) -> str:
     if criterion == "resolution":
-        return f"higher resolution ({best.width}×{best.height} vs {other.width}×{other.height})"
+        (bw, bh), (ow, oh) = best.content_size, other.content_size
+        border = " inside its border" if other.content < 0.98 else ""
+        return f"higher resolution ({bw}×{bh} vs {ow}×{oh}{border})"
     if criterion == "lossless":
         return f"lossless {best.format} (other copy is {other.format})"
     if criterion == "size":
