@@ -21,10 +21,10 @@ import time
 from pathlib import Path
 
 import psutil
-from PIL import Image, ImageFilter
+from PIL import ImageFilter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from illudex.sample import drawing  # noqa: E402
+from illudex.sample import drawing
 
 
 def make_one(args: tuple[str, int]) -> None:

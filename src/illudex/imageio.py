@@ -164,7 +164,9 @@ def _decode_open(path: str, im: Image.Image, side: int, max_pixels: int) -> Deco
         if orientation in (5, 6, 7, 8):
             w, h = h, w
     if max(frame.size) > side:
-        frame.thumbnail((side, side), Image.Resampling.BICUBIC, reducing_gap=3.0)
+        # Box-reduce by an integer factor, then bilinear: half the time of bicubic with a
+        # gap of 3, and analysers resize again to their own sizes anyway.
+        frame.thumbnail((side, side), Image.Resampling.BILINEAR, reducing_gap=2.0)
     return Decoded(
         path=path, image=frame, width=w, height=h, format=fmt, mode=mode,
         has_alpha=has_alpha, animated=animated, n_frames=n_frames, params=params,

@@ -18,7 +18,9 @@ from typing import Any
 KEEP_ENTRIES = 8
 
 
-def fingerprint(versions: Sequence[object], threshold: float, items: Sequence[tuple[int, str]]) -> str:
+def fingerprint(
+    versions: Sequence[object], threshold: float, items: Sequence[tuple[int, str]]
+) -> str:
     h = hashlib.blake2b(digest_size=16)
     h.update(json.dumps([list(map(str, versions)), round(threshold, 6)]).encode())
     for image_id, digest in sorted(items):
@@ -40,8 +42,10 @@ def cached(
     payload = json.dumps([dataclasses.asdict(r) for r in relations])
     conn.execute("BEGIN IMMEDIATE")
     try:
-        conn.execute("INSERT OR REPLACE INTO dupe_cache (fingerprint, relations, at) VALUES (?,?,?)",
-                     (key, payload, time.time()))
+        conn.execute(
+            "INSERT OR REPLACE INTO dupe_cache (fingerprint, relations, at) VALUES (?,?,?)",
+            (key, payload, time.time()),
+        )
         conn.execute(
             "DELETE FROM dupe_cache WHERE fingerprint NOT IN "
             "(SELECT fingerprint FROM dupe_cache ORDER BY at DESC LIMIT ?)", (KEEP_ENTRIES,)

@@ -31,8 +31,10 @@ def cutoff(scores: np.ndarray, *, min_score: float | None = None,
        whatever the rest of the collection looks like). None: no floor.
     2. Adaptive, from the collection: with `background` (scores of the same query against
        a random sample of the collection, at least 20, e.g. from `background_scores`), the
-       cut-off is median + z * robust std (1.4826 MAD) of the background: a result must stand out from what a
-       random picture of this collection scores against this query. This adapts to the
+       cut-off is median + z * robust std (1.4826 MAD) of the background: a result
+       must stand out from what a random picture of this collection scores against this
+       query (robust, because a small collection's sample holds the query's own near
+       duplicates). This adapts to the
        query (some queries are close to everything) and to the collection (a library of
        one character scores high throughout).
     3. Adaptive, from the results alone (only when no background is given): the sorted
