@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import cv2
 import numpy as np
 
 from illudex.dupes.features import Feature
@@ -37,6 +36,7 @@ def frame_vectors(features: Sequence[Feature]) -> np.ndarray:
 
 
 def _small(x: np.ndarray) -> np.ndarray:
+    import cv2  # lazily: a re-run answered from the cache never needs it
     return cv2.resize(x.astype(np.float32), (SIDE, SIDE), interpolation=cv2.INTER_AREA).ravel()
 
 

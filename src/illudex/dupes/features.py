@@ -18,7 +18,6 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 from PIL import Image
 
@@ -55,6 +54,7 @@ class Feature:
 
 def extract(image: Image.Image) -> bytes:
     """Feature bytes for one decoded picture (RGB, any size; small thumbnails are fine)."""
+    import cv2  # lazily: a re-run answered from the cache never needs it
     if image.mode != "RGB":
         image = image.convert("RGB")
     factor = max(1, max(image.size) // TRIM_SIDE)
@@ -78,6 +78,7 @@ def extract(image: Image.Image) -> bytes:
 
 def content_thumbnails(content: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """RGB content → (lightness LIGHT², uint8; opponent colours CHROMA²x2, int8)."""
+    import cv2  # lazily: a re-run answered from the cache never needs it
     rgb = cv2.resize(np.ascontiguousarray(content), (LIGHT, LIGHT), interpolation=cv2.INTER_AREA)
     hi, lo = rgb.max(axis=2).astype(np.uint16), rgb.min(axis=2).astype(np.uint16)
     light = ((hi + lo + 1) >> 1).astype(np.uint8)

@@ -7,6 +7,7 @@ they survive renames) override what the engine says.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -84,15 +85,18 @@ def find_duplicates(
     )
     groups, alternates = build_groups(sorted(representative.values()), relations, decisions)
     members_of = {rep: by_digest[rows[rep].digest] for rep in representative.values()}
+    grouped_ids = [f.id for rep_ids in groups for rep in rep_ids for f in members_of[rep]]
+    grouped_ids += [f.id for copies in by_digest.values() if len(copies) > 1 for f in copies]
+    facts = _KeeperFacts(_tag_counts(conn, grouped_ids), _content_shares(conn, grouped_ids))
     report = DupesReport()
     grouped: set[int] = set()
     for rep_ids in groups:
         files = [f for rep in rep_ids for f in members_of[rep]]
-        report.groups.append(_group("near", files, conn, options))
+        report.groups.append(_group("near", files, facts, options))
         grouped.update(rep_ids)
     for rep in sorted(representative.values()):
         if rep not in grouped and len(members_of[rep]) > 1:
-            report.groups.append(_group("exact", members_of[rep], conn, options))
+            report.groups.append(_group("exact", members_of[rep], facts, options))
     report.groups.sort(key=lambda g: min(f.path for f in g.files))
     # An alternate pair is shown between the copies one would keep.
     keeper_of = {f.id: g.keep for g in report.groups for f in g.files}
@@ -103,17 +107,23 @@ def find_duplicates(
     return report
 
 
+@dataclass(frozen=True)
+class _KeeperFacts:
+    """What choosing keepers needs from the catalog, read once for every group."""
+
+    tag_counts: dict[int, int]
+    content: dict[int, float]
+
+
 def _group(
-    relation: str, files: list[ImageRow], conn: sqlite3.Connection, options: DupesOptions
+    relation: str, files: list[ImageRow], facts: _KeeperFacts, options: DupesOptions
 ) -> DupeGroup:
     files = sorted(files, key=lambda f: f.path)
     if len({f.digest for f in files}) == 1:
         relation = "exact"
-    tag_counts = _tag_counts(conn, [f.id for f in files])
-    content = _content_shares(conn, [f.id for f in files])
     candidates = {
         f.id: Candidate(f.path, f.width, f.height, f.format, f.size, f.mtime_ns,
-                        tag_counts.get(f.id, 0), content.get(f.id, 1.0))
+                        facts.tag_counts.get(f.id, 0), facts.content.get(f.id, 1.0))
         for f in files
     }
     best, reason = choose_keeper(list(candidates.values()), options.preference)
@@ -152,11 +162,11 @@ def _features(conn: sqlite3.Connection, ids: list[int]) -> list[tuple[int, bytes
 
 def _content_shares(conn: sqlite3.Connection, ids: list[int]) -> dict[int, float]:
     """Share of each frame inside its trimmed borders, from the stored features."""
-    marks = ",".join("?" * len(ids))
     out = {}
-    for image_id, data in conn.execute(
-        f"SELECT image_id, data FROM features WHERE analyser = ? AND version = ? "
-        f"AND image_id IN ({marks})", [dupe_features.NAME, dupe_features.VERSION, *ids],
+    for image_id, data in _rows_for(
+        conn, "SELECT image_id, data FROM features WHERE analyser = ? AND version = ? "
+        "AND image_id IN (SELECT value FROM json_each(?))",
+        [dupe_features.NAME, dupe_features.VERSION], ids,
     ):
         x0, y0, x1, y1 = dupe_features.decode(data).box
         out[image_id] = max(0.0, (x1 - x0) * (y1 - y0))
@@ -164,11 +174,16 @@ def _content_shares(conn: sqlite3.Connection, ids: list[int]) -> dict[int, float
 
 
 def _tag_counts(conn: sqlite3.Connection, ids: list[int]) -> dict[int, int]:
-    marks = ",".join("?" * len(ids))
-    return dict(conn.execute(
-        f"SELECT image_id, COUNT(DISTINCT tag_id) FROM image_tags WHERE image_id IN ({marks}) "
-        "GROUP BY image_id", ids,
-    ).fetchall())
+    return dict(_rows_for(
+        conn, "SELECT image_id, COUNT(DISTINCT tag_id) FROM image_tags "
+        "WHERE image_id IN (SELECT value FROM json_each(?)) GROUP BY image_id", [], ids,
+    ))
+
+
+def _rows_for(
+    conn: sqlite3.Connection, sql: str, params: list[object], ids: list[int]
+) -> list[tuple[int, object]]:
+    return [tuple(r) for r in conn.execute(sql, [*params, json.dumps(ids)])]
 
 
 def _decisions_by_id(

@@ -23,7 +23,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
-import cv2
 import numpy as np
 
 from illudex.dupes.features import Feature
@@ -95,6 +94,7 @@ def prepare(features: Sequence[Feature], side: int = 0) -> Prepared:
 
 
 def _shrink(x: np.ndarray, side: int) -> np.ndarray:
+    import cv2  # lazily: a re-run answered from the cache never needs it
     return np.stack([cv2.resize(im, (side, side), interpolation=cv2.INTER_AREA) for im in x])
 
 
@@ -296,6 +296,7 @@ def _warp_compare_batch(
 def _warp(image: np.ndarray, transform: np.ndarray, side: int) -> np.ndarray:
     """`image` (side x side [x channels]) seen through `transform` (target's normalised
     coordinates → image's), blurred first as much as the map shrinks it."""
+    import cv2  # lazily: a re-run answered from the cache never needs it
     scale = np.sqrt(np.maximum(np.diag(transform[:, :2]) ** 2 - 1, 0)) * 0.5
     if scale.max() > 0.1:
         image = cv2.GaussianBlur(image, (0, 0), sigmaX=max(scale[0], 0.1),
