@@ -12,6 +12,9 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
 
 from illudex.catalog.images import ImageRow, rows_by_ids
 from illudex.dupes import features as dupe_features
@@ -138,16 +141,44 @@ def _near_relations(
     options: DupesOptions,
     progress: Progress | None,
 ) -> list[Relation]:
+    model = _embedding_model(conn, ids)
     key = fingerprint(
-        (ENGINE_VERSION, dupe_features.VERSION), options.threshold,
+        (ENGINE_VERSION, dupe_features.VERSION, model or ""), options.threshold,
         [(i, rows[i].digest) for i in ids],
     )
 
     def compute() -> list[Relation]:
         items = _features(conn, ids)
-        return find_relations(items, threshold=options.threshold, progress=progress)
+        extra = [_embeddings(conn, model, [i for i, _ in items])] if model else []
+        return find_relations(items, threshold=options.threshold, progress=progress,
+                              extra_spaces=extra)
 
     return cached(conn, key, compute, lambda d: Relation(**d))
+
+
+def _embedding_model(conn: sqlite3.Connection, ids: list[int]) -> str | None:
+    """A model that embedded every one of these pictures (its nearest neighbours widen
+    the candidates: a tagger sees a redrawn copy as the same picture), or None."""
+    if not ids:
+        return None
+    row = conn.execute(
+        "SELECT model FROM embeddings WHERE image_id IN (SELECT value FROM json_each(?)) "
+        "GROUP BY model HAVING COUNT(*) = ? ORDER BY model LIMIT 1",
+        (json.dumps(ids), len(ids)),
+    ).fetchone()
+    return row[0] if row else None
+
+
+def _embeddings(conn: sqlite3.Connection, model: str, ids: list[int]) -> np.ndarray:
+    """`model`'s vectors for `ids`, one row per id in the order given."""
+    found = {
+        image_id: np.frombuffer(vector, dtype="<f4", count=dim)
+        for image_id, dim, vector in _rows_for(
+            conn, "SELECT image_id, dim, vector FROM embeddings WHERE model = ? "
+            "AND image_id IN (SELECT value FROM json_each(?))", [model], ids,
+        )
+    }
+    return np.stack([found[i] for i in ids]).astype(np.float32)
 
 
 def _features(conn: sqlite3.Connection, ids: list[int]) -> list[tuple[int, bytes]]:
@@ -182,7 +213,7 @@ def _tag_counts(conn: sqlite3.Connection, ids: list[int]) -> dict[int, int]:
 
 def _rows_for(
     conn: sqlite3.Connection, sql: str, params: list[object], ids: list[int]
-) -> list[tuple[int, object]]:
+) -> list[tuple[Any, ...]]:
     return [tuple(r) for r in conn.execute(sql, [*params, json.dumps(ids)])]
 
 
