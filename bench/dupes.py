@@ -219,7 +219,8 @@ def print_table(rows: list[dict]) -> None:
     ill = [r for r in rows if r["tool"] == "illudex"]
     if ill:
         print(f"illudex: min F1 {min(r['f1'] for r in ill):.3f}, "
-              f"median ratio to PHash {np.median([r['ratio'] for r in ill]):.2f} (below 1: faster), "
+              f"median ratio to PHash {np.median([r['ratio'] for r in ill]):.2f} "
+              "(below 1: faster), "
               f"median cold/re-run {np.median([r['seconds'] / r['warm'] for r in ill]):.0f}x")
 
 
