@@ -63,13 +63,8 @@ def _walk_dir(
 ) -> Iterator[FileEntry]:
     try:
         st = os.stat(folder)
-    except FileNotFoundError:
-        result.errors.append(WalkError(folder, "folder vanished during the scan"))
-        result.unlisted.append(folder)
-        return
     except OSError as e:
-        result.errors.append(WalkError(folder, f"cannot open folder: {e.strerror or e}"))
-        result.unlisted.append(folder)
+        _cannot_list(result, folder, e, "cannot open folder")
         return
     key = (st.st_dev, st.st_ino)
     if key in result.excluded:
@@ -82,16 +77,21 @@ def _walk_dir(
     try:
         with os.scandir(folder) as it:
             entries = sorted(it, key=lambda e: e.name)
-    except FileNotFoundError:
-        result.errors.append(WalkError(folder, "folder vanished during the scan"))
-        result.unlisted.append(folder)
-        return
     except OSError as e:
-        result.errors.append(WalkError(folder, f"cannot list folder: {e.strerror or e}"))
-        result.unlisted.append(folder)
+        _cannot_list(result, folder, e, "cannot list folder")
         return
     for entry in entries:
         yield from _visit(entry, seen, result)
+
+
+def _cannot_list(result: WalkResult, folder: str, error: OSError, what: str) -> None:
+    """Record a folder we could not read; its catalogued pictures must not count as gone."""
+    if isinstance(error, FileNotFoundError):
+        reason = "folder vanished during the scan"
+    else:
+        reason = f"{what}: {error.strerror or error}"
+    result.errors.append(WalkError(folder, reason))
+    result.unlisted.append(folder)
 
 
 def _visit(entry: os.DirEntry[str], seen: set[tuple[int, int]], result: WalkResult) -> Iterator[
