@@ -26,7 +26,6 @@ from illudex.catalog.folders import list_folders
 from illudex.catalog.images import ImageRow, row_by_path, rows_by_ids, rows_under
 from illudex.dupes import actions as dupe_actions
 from illudex.dupes import decisions
-from illudex.dupes import features as dupe_features
 from illudex.dupes.finder import DupesOptions, DupesReport, find_duplicates
 from illudex.imageio import DEFAULT_MAX_PIXELS
 from illudex.journal import Journal, UndoReport
@@ -68,7 +67,9 @@ def default_library_dir() -> Path:
 
 def scan_analysers() -> tuple[Analyser, ...]:
     """The per-image analysers every scan runs in its decode workers."""
-    return (Analyser(dupe_features.NAME, dupe_features.VERSION, dupe_features.extract),)
+    from illudex.dupes import featurebytes
+
+    return (Analyser(featurebytes.NAME, featurebytes.VERSION, "illudex.dupes.features:extract"),)
 
 
 class Library:

@@ -22,8 +22,8 @@ from illudex.cli.common import (
 from illudex.cli.scan import run_scan
 from illudex.dupes.actions import ActionResult, PlannedMove
 from illudex.dupes.finder import DupesOptions, DupesReport
-from illudex.dupes.groups import DEFAULT_THRESHOLD
 from illudex.dupes.keeper import CRITERIA_HELP, DEFAULT_PREFERENCE, validate
+from illudex.dupes.relations import DEFAULT_THRESHOLD
 from illudex.library import LibraryError
 
 app = typer.Typer(cls=DefaultGroup, no_args_is_help=True,

@@ -15,14 +15,14 @@ decode worker processes on `Decoded.image` and costs about a millisecond.
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
 
-NAME = "dupes"  # analyser name in the catalog's features table
-VERSION = 1  # bump when the byte format or its meaning changes
+from illudex.dupes.featurebytes import _FRAC, _HEADER, _MAGIC, HEADER_SIZE
+from illudex.dupes.featurebytes import NAME as NAME  # re-exported: the analyser's name
+from illudex.dupes.featurebytes import VERSION as VERSION
 
 LIGHT = 48  # side of the stored square lightness thumbnail of the content
 CHROMA = 24  # side of the two stored colour channels
@@ -33,12 +33,7 @@ TRIM_ROUNDS = 4  # a frame inside a margin inside a frame ...
 BLEND_LINES = 2  # lines of blend allowed between a frame and what it surrounds
 PAPER_CHROMA = 30  # a trimmable colour is grey: channels within this of each other ...
 PAPER_LIGHT = 180  # ... and light (all channels at least this) or dark (at most 255 - this)
-_MAGIC = b"ID2"
-# magic, light side, chroma side, frame side, has_bg, bg r g b, box x0 y0 x1 y1 (of 65535)
-_HEADER = struct.Struct("<3sBBBBBBBHHHH")
-HEADER_SIZE = _HEADER.size
 FEATURE_SIZE = HEADER_SIZE + LIGHT * LIGHT + CHROMA * CHROMA * 2 + FRAME * FRAME
-_FRAC = 65535
 
 
 @dataclass(frozen=True)

@@ -12,22 +12,22 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 from illudex.catalog.images import ImageRow, rows_by_ids
-from illudex.dupes import features as dupe_features
+from illudex.dupes import featurebytes as dupe_features
 from illudex.dupes.cache import cached, fingerprint
 from illudex.dupes.decisions import load_decisions
-from illudex.dupes.groups import (
+from illudex.dupes.keeper import DEFAULT_PREFERENCE, Candidate, choose_keeper
+from illudex.dupes.relations import (
     DEFAULT_THRESHOLD,
     ENGINE_VERSION,
     Relation,
     build_groups,
-    find_relations,
 )
-from illudex.dupes.keeper import DEFAULT_PREFERENCE, Candidate, choose_keeper
 
 Progress = Callable[[int, int], None]
 
@@ -148,6 +148,8 @@ def _near_relations(
     )
 
     def compute() -> list[Relation]:
+        from illudex.dupes.groups import find_relations  # the engine: numpy, OpenCV
+
         items = _features(conn, ids)
         extra = [_embeddings(conn, model, [i for i, _ in items])] if model else []
         return find_relations(items, threshold=options.threshold, progress=progress,
@@ -171,6 +173,8 @@ def _embedding_model(conn: sqlite3.Connection, ids: list[int]) -> str | None:
 
 def _embeddings(conn: sqlite3.Connection, model: str, ids: list[int]) -> np.ndarray:
     """`model`'s vectors for `ids`, one row per id in the order given."""
+    import numpy as np
+
     found = {
         image_id: np.frombuffer(vector, dtype="<f4", count=dim)
         for image_id, dim, vector in _rows_for(
@@ -199,7 +203,7 @@ def _content_shares(conn: sqlite3.Connection, ids: list[int]) -> dict[int, float
         "AND image_id IN (SELECT value FROM json_each(?))",
         [dupe_features.NAME, dupe_features.VERSION], ids,
     ):
-        x0, y0, x1, y1 = dupe_features.decode(data).box
+        x0, y0, x1, y1 = dupe_features.content_box(data)
         out[image_id] = max(0.0, (x1 - x0) * (y1 - y0))
     return out
 

@@ -256,7 +256,7 @@ def _results(todo: list[FileEntry], options: ScanOptions) -> Iterator[FileResult
     ctx = multiprocessing.get_context("forkserver")
     # The server imports these once; every worker forks from it with them loaded.
     ctx.set_forkserver_preload(
-        ["illudex.scan.worker", *(a.extract.__module__ for a in options.analysers)]
+        ["illudex.scan.worker", *(a.module for a in options.analysers)]
     )
     pool = ctx.Pool(workers, initializer=init_worker, initargs=(config,))
     try:

@@ -7,6 +7,7 @@ Runs in worker processes, so everything here is picklable and imports stay light
 from __future__ import annotations
 
 import hashlib
+import importlib
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,7 +23,18 @@ class Analyser:
 
     name: str
     version: int
-    extract: Callable[[Image.Image], bytes]
+    # "package.module:function", imported where it runs: the main process, which only
+    # needs the name and version to see what is stale, never loads the analyser's code.
+    function: str
+
+    @property
+    def module(self) -> str:
+        return self.function.partition(":")[0]
+
+    def extract(self, image: Image.Image) -> bytes:
+        module, _, name = self.function.partition(":")
+        extract: Callable[[Image.Image], bytes] = getattr(importlib.import_module(module), name)
+        return extract(image)
 
 
 @dataclass
