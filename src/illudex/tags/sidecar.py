@@ -12,6 +12,9 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from illudex import paths
+from illudex.catalog.tagrows import normalise
+
 MAX_SIDECAR_BYTES = 1 << 20  # a tag file is small; refuse to slurp a mislabeled huge file
 
 # The kaomoji among the WD tags: their underscores are part of the face, not word breaks.
@@ -26,7 +29,7 @@ _ESCAPED = re.compile(r"\\([()\[\]])")
 
 def sidecar_path(image_path: str | Path) -> Path:
     """The same-name `.txt` next to an image: `a/b.png` → `a/b.txt`."""
-    return Path(image_path).with_suffix(".txt")
+    return Path(paths.sidecar_path(str(image_path)))
 
 
 def read_sidecar(path: str | Path) -> list[str]:
@@ -47,8 +50,7 @@ def parse_tags(text: str) -> list[str]:
 
 def normalise_tag(token: str) -> str:
     """One written tag → canonical name: unescaped, trimmed, lower case, spaces → `_`."""
-    token = _ESCAPED.sub(r"\1", token).strip().lower()
-    return "_".join(token.split())
+    return normalise(_ESCAPED.sub(r"\1", token))
 
 
 def tag_text(name: str, *, spaces: bool = True, escape_parens: bool = True) -> str:
