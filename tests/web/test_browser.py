@@ -249,8 +249,6 @@ def test_cluster_run_shows_grids_and_map(
     page: object, served: tuple[str, SampleLibrary]
 ) -> None:
     url, _ = served
-    if not hasattr(Library, "cluster"):
-        pytest.skip("Library.cluster is not there yet")
     page.goto(url + "#/clusters")  # type: ignore[attr-defined]
     page.fill("#cluster-k", "3")  # type: ignore[attr-defined]
     page.click("#cluster-run")  # type: ignore[attr-defined]
