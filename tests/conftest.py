@@ -21,8 +21,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import pytest
 from PIL import Image, ImageDraw
 
+from illudex.imageio import register_format_plugins
+
 if TYPE_CHECKING:
     from illudex.library import Library
+
+# Tests write AVIF/HEIF files before anything decodes (which would register the plugins).
+register_format_plugins()
 
 MakePicture = Callable[..., Path]
 T = TypeVar("T")

@@ -10,6 +10,7 @@ reason a person can read.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import struct
@@ -20,14 +21,18 @@ from typing import BinaryIO
 
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
-with contextlib.suppress(ImportError):  # optional format plugins: AVIF / HEIF when installed
-    import pillow_avif  # noqa: F401
-try:
-    from pillow_heif import register_heif_opener
 
-    register_heif_opener()
-except ImportError:  # pragma: no cover
-    pass
+@functools.cache
+def register_format_plugins() -> None:
+    """AVIF / HEIF openers, when their optional packages are installed. Done on the first
+    decode rather than at import: commands that decode nothing start faster."""
+    with contextlib.suppress(ImportError):
+        import pillow_avif  # noqa: F401
+    with contextlib.suppress(ImportError):
+        from pillow_heif import register_heif_opener
+
+        register_heif_opener()
+
 
 IMAGE_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff",
@@ -104,6 +109,7 @@ def decode_file(
     max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> Decoded:
     """Decode an open file (`path` names it in messages and in the result)."""
+    register_format_plugins()
     try:
         with warnings.catch_warnings():
             # Our own `max_pixels` check decides; Pillow's warning (at half its hard limit)

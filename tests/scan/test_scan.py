@@ -13,6 +13,7 @@ from PIL import Image, PngImagePlugin
 
 from illudex.catalog.tagrows import tag_ids
 from illudex.dupes import features as dupe_features
+from illudex.imageio import register_format_plugins
 from illudex.library import Library
 
 
@@ -43,6 +44,7 @@ def test_every_format_is_found_recursively_with_its_facts(
 ) -> None:
     art = tmp_path / "art"
     # AVIF / HEIF only where their plugins are installed (`pip install 'illudex[formats]'`).
+    register_format_plugins()
     suffixes = [s for s in (".jpg", ".png", ".webp", ".bmp", ".tif", ".avif", ".heic")
                 if s in Image.registered_extensions()]
     for n, suffix in enumerate(suffixes):
