@@ -22,6 +22,7 @@ from illudex.index.vectors import (
     allowed_array,
     as_ids,
     catalog_fingerprints,
+    checked_batch,
     fingerprints,
     normalise_rows,
     sync_with_catalog,
@@ -93,13 +94,9 @@ class MilvusIndex:
                              f"{dims}, not {self.dim}: drop it or use another collection name")
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
-        ids = as_ids(ids)
+        ids, raw, unit = checked_batch(ids, vectors, self.dim)
         if len(ids) == 0:
             return
-        raw = np.asarray(vectors, dtype=np.float32)
-        unit = normalise_rows(raw, self.dim)
-        if len(ids) != len(unit):
-            raise ValueError(f"{len(ids)} ids for {len(unit)} vectors")
         fps = fingerprints(raw)
         for start in range(0, len(ids), BATCH):
             rows = [{"id": int(i), "fp": int(f), "vector": v}

@@ -105,6 +105,24 @@ def as_ids(ids: Iterable[int] | np.ndarray) -> np.ndarray:
     return arr.astype(np.int64).reshape(-1)
 
 
+def checked_batch(
+    ids: Iterable[int] | np.ndarray, vectors: np.ndarray, dim: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(ids, raw float32 vectors, unit vectors) of one `add`, checked: one vector per id,
+    no id twice, every vector of `dim` with a direction. Every backend's `add` starts here."""
+    ids = as_ids(ids)
+    if len(ids) == 0:
+        empty = np.empty((0, dim), np.float32)
+        return ids, empty, empty
+    raw = np.asarray(vectors, dtype=np.float32)
+    unit = normalise_rows(raw, dim)
+    if len(ids) != len(unit):
+        raise ValueError(f"{len(ids)} ids for {len(unit)} vectors")
+    if len(np.unique(ids)) != len(ids):
+        raise ValueError("the same id appears twice in one add")
+    return ids, raw, unit
+
+
 def top_k(ids: np.ndarray, scores: np.ndarray, k: int,
           min_score: float | None) -> list[tuple[int, float]]:
     """Best `k` of (ids, scores), best first, at or above `min_score`."""
@@ -148,12 +166,7 @@ class ExactIndex:
         self._vectors = np.empty((0, dim), np.float32)
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
-        ids = as_ids(ids)
-        unit = normalise_rows(vectors, self.dim) if len(ids) else np.empty((0, self.dim))
-        if len(ids) != len(unit):
-            raise ValueError(f"{len(ids)} ids for {len(unit)} vectors")
-        if len(np.unique(ids)) != len(ids):
-            raise ValueError("the same id appears twice in one add")
+        ids, _, unit = checked_batch(ids, vectors, self.dim)
         self.remove(ids)
         self._ids = np.concatenate([self._ids, ids])
         self._vectors = np.concatenate([self._vectors, unit.astype(np.float32)])
@@ -322,15 +335,9 @@ class HnswIndex:
             progress: Progress | None = None) -> None:
         """Insert (replacing ids already present); `progress(done, total)` is called as the
         graph grows (a 100 000 x 1024 build takes minutes on two cores)."""
-        ids = as_ids(ids)
+        ids, raw, unit = checked_batch(ids, vectors, self.dim)
         if len(ids) == 0:
             return
-        raw = np.asarray(vectors, dtype=np.float32)
-        unit = normalise_rows(raw, self.dim)
-        if len(ids) != len(unit):
-            raise ValueError(f"{len(ids)} ids for {len(unit)} vectors")
-        if len(np.unique(ids)) != len(ids):
-            raise ValueError("the same id appears twice in one add")
         self._writable()
         self.remove(ids)
         self.generation = None  # changed outside `open_index`: no longer known to match
