@@ -96,10 +96,12 @@ def _illudex_cli(
     image_dir: Path, threshold: float, library: Path
 ) -> tuple[list[list[str]], list[list[str]]]:
     illudex = str(Path(sys.executable).with_name("illudex"))
+    # As a user runs it: Python caches compiled modules (some sandboxes switch that off).
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     out = subprocess.run(
         [illudex, "dupes", str(image_dir), "--json", "--threshold", str(threshold),
          "--library", str(library)],
-        check=True, capture_output=True, text=True,
+        check=True, capture_output=True, text=True, env=env,
     ).stdout
     found = json.loads(out)
     groups = [sorted(os.path.basename(f) for f in g["files"]) for g in found["groups"]]

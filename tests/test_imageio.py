@@ -78,6 +78,20 @@ def test_big_jpeg_is_decoded_reduced_but_reports_its_real_size(tmp_path: Path, m
     assert mean_diff(decoded.image, reference) < 6
 
 
+@pytest.mark.parametrize("size", [(1500, 700), (700, 1500), (1100, 513), (1024, 1024)])
+def test_big_png_is_reduced_to_the_decode_side_keeping_its_shape(
+    tmp_path: Path, make_picture, size: tuple[int, int]
+) -> None:
+    # PNG has no draft mode: an integer box reduce, then bilinear over what is left.
+    path = make_picture(tmp_path / "big.png", size=size, seed=2)
+    decoded = decode(path, side=512)
+    w, h = size
+    expected = (512, round(h * 512 / w)) if w >= h else (round(w * 512 / h), 512)
+    assert decoded.image.size == expected
+    reference = Image.open(path).convert("RGB").resize(expected, Image.Resampling.BOX)
+    assert mean_diff(decoded.image, reference) < 6
+
+
 def test_png_text_chunks_are_kept_as_generation_parameters(tmp_path: Path, make_picture):
     info = PngImagePlugin.PngInfo()
     info.add_text("parameters", "1girl, smile\nSteps: 20, Sampler: Euler a, Seed: 42")

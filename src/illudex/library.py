@@ -23,13 +23,13 @@ import platformdirs
 
 from illudex.catalog.db import connect
 from illudex.catalog.folders import list_folders
-from illudex.catalog.images import ImageRow, row_by_path, rows_by_ids, rows_under
+from illudex.catalog.images import ImageRow, ids_under, row_by_path, rows_by_ids
 from illudex.dupes import actions as dupe_actions
 from illudex.dupes import decisions
 from illudex.dupes.finder import DupesOptions, DupesReport, find_duplicates
-from illudex.imageio import DEFAULT_MAX_PIXELS
 from illudex.journal import Journal, UndoReport
 from illudex.paths import sidecar_path
+from illudex.picturefiles import DEFAULT_MAX_PIXELS
 from illudex.scan import ScanOptions, ScanReport, scan
 from illudex.scan.worker import Analyser
 from illudex.tags.sidecar import format_sidecar
@@ -115,8 +115,7 @@ class Library:
         """Catalogued pictures under `paths` (present in library folders)."""
         ids: set[int] = set()
         for path in paths:
-            ids.update(row.id for row in rows_under(self.conn, _absolute(path)).values()
-                       if row.folder_id is not None)
+            ids.update(ids_under(self.conn, _absolute(path)))
         return sorted(ids)
 
     def images(self, ids: Sequence[int]) -> dict[int, ImageRow]:

@@ -56,6 +56,19 @@ def rows_under(conn: sqlite3.Connection, folder: str) -> dict[str, ImageRow]:
     return out
 
 
+def ids_under(conn: sqlite3.Connection, folder: str) -> list[int]:
+    """Ids of the catalogued images under `folder` that are present in a library folder
+    (`rows_under` without building the rows: a re-run only needs the ids)."""
+    display, _ = to_catalog(folder.rstrip("/"))
+    prefix = display + "/"
+    rows = conn.execute(
+        "SELECT id, path, raw_path FROM images WHERE path >= ? AND path < ? "
+        "AND folder_id IS NOT NULL",
+        (prefix, prefix[:-1] + chr(ord("/") + 1)),
+    )
+    return [r[0] for r in rows if is_under(from_catalog(r[1], r[2]), folder)]
+
+
 def rows_by_ids(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, ImageRow]:
     out: dict[int, ImageRow] = {}
     for start in range(0, len(ids), 900):

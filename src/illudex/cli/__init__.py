@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -15,19 +16,31 @@ from illudex.cli.scan import scan_command
 from illudex.cli.search import search_command
 from illudex.cli.serve import serve_command
 
-app = typer.Typer(
-    name="illudex", no_args_is_help=True, add_completion=False,
-    help="Index folders of illustrations where they lie: duplicates, tags, search, clusters.",
-)
-app.command("scan")(scan_command)
-app.add_typer(dupes.app, name="dupes")
-app.command("search")(search_command)
-app.add_typer(tags.app, name="tags")
-app.add_typer(cluster.app, name="cluster")
-app.command("tag")(models.tag_command)
-app.command("embed")(models.embed_command)
-app.add_typer(models.app, name="models")
-app.command("serve")(serve_command)
+HELP = "Index folders of illustrations where they lie: duplicates, tags, search, clusters."
+
+
+def _new_app() -> typer.Typer:
+    return typer.Typer(name="illudex", no_args_is_help=True, add_completion=False, help=HELP)
+
+
+app = _new_app()
+SUBCOMMANDS: dict[str, Callable[..., object] | typer.Typer] = {
+    "scan": scan_command, "dupes": dupes.app, "search": search_command, "tags": tags.app,
+    "cluster": cluster.app, "tag": models.tag_command, "embed": models.embed_command,
+    "models": models.app, "serve": serve_command,
+}
+
+
+def _register(target: typer.Typer, name: str, command: Callable[..., object] | typer.Typer,
+              ) -> None:
+    if isinstance(command, typer.Typer):
+        target.add_typer(command, name=name)
+    else:
+        target.command(name)(command)
+
+
+for _name, _command in SUBCOMMANDS.items():
+    _register(app, _name, _command)
 
 
 @app.command("undo")
@@ -77,4 +90,19 @@ def main() -> None:
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
-    app()
+    _app_for(sys.argv[1:])()
+
+
+def _app_for(args: list[str]) -> typer.Typer:
+    """The app with only the command asked for, when there is one: Typer inspects every
+    registered command's signature on each start, which is most of what a re-run with
+    nothing to do costs. Help, and anything unknown, gets the whole app."""
+    name = args[0] if args else ""
+    if name not in SUBCOMMANDS:
+        return app
+    single = _new_app()
+    _register(single, name, SUBCOMMANDS[name])
+    if not isinstance(SUBCOMMANDS[name], typer.Typer):
+        # A lone command would become the app itself; a hidden sibling keeps `name`.
+        single.command("version", hidden=True)(version)
+    return single

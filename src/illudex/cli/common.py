@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from rich.console import Console
 from rich.progress import (
@@ -80,7 +79,7 @@ def confirm(question: str, yes: bool) -> bool:
         return True
     if not sys.stdin.isatty():
         fail("not a terminal: add --yes to confirm, or --dry-run to see what would happen")
-    return click.confirm(question, default=False, err=True)
+    return typer.confirm(question, default=False, err=True)
 
 
 class DefaultGroup(typer.core.TyperGroup):
@@ -89,7 +88,7 @@ class DefaultGroup(typer.core.TyperGroup):
 
     default_command = "find"
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
         if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h")):
             args = [self.default_command, *args]
         return super().parse_args(ctx, args)

@@ -8,9 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from illudex.dupes.finder import DupesReport
-from illudex.imageio import IMAGE_SUFFIXES
 from illudex.journal import Journal, JournalError
 from illudex.paths import sidecar_path
+from illudex.picturefiles import IMAGE_SUFFIXES
 
 
 @dataclass(frozen=True)

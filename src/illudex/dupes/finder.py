@@ -198,10 +198,10 @@ def _features(conn: sqlite3.Connection, ids: list[int]) -> list[tuple[int, bytes
 def _content_shares(conn: sqlite3.Connection, ids: list[int]) -> dict[int, float]:
     """Share of each frame inside its trimmed borders, from the stored features."""
     out = {}
-    for image_id, data in _rows_for(
-        conn, "SELECT image_id, data FROM features WHERE analyser = ? AND version = ? "
-        "AND image_id IN (SELECT value FROM json_each(?))",
-        [dupe_features.NAME, dupe_features.VERSION], ids,
+    for image_id, data in _rows_for(  # the box is in the header: read only that
+        conn, "SELECT image_id, substr(data, 1, ?) FROM features WHERE analyser = ? "
+        "AND version = ? AND image_id IN (SELECT value FROM json_each(?))",
+        [dupe_features.HEADER_SIZE, dupe_features.NAME, dupe_features.VERSION], ids,
     ):
         x0, y0, x1, y1 = dupe_features.content_box(data)
         out[image_id] = max(0.0, (x1 - x0) * (y1 - y0))

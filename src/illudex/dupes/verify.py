@@ -20,7 +20,9 @@ copies differ by crops, margins and borders, not by rotations.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -116,13 +118,25 @@ def _upsample(x: np.ndarray, side: int) -> np.ndarray:
 
 def compare(prep: Prepared, a: np.ndarray, b: np.ndarray) -> Scores:
     """Compare pictures a[i] and b[i] as stored (trimmed contents laid on each other)."""
-    parts = [_compare_views(_view(prep, a[s:s + BATCH]), _view(prep, b[s:s + BATCH]), None)
-             for s in range(0, len(a), BATCH)]
+    return _in_batches(
+        len(a), lambda s: _compare_views(_view(prep, a[s:s + BATCH]), _view(prep, b[s:s + BATCH]),
+                                         None))
+
+
+def _in_batches(count: int, compare_batch: Callable[[int], Scores]) -> Scores:
+    """Scores of `count` pairs, compared BATCH at a time from each batch's start. Batches
+    run in threads (numpy and OpenCV let go of the GIL in their loops) and are put
+    together in order, so the answer does not depend on the scheduling."""
+    starts = range(0, count, BATCH)
+    if len(starts) > 1:
+        with ThreadPoolExecutor(min(len(starts), os.cpu_count() or 1)) as pool:
+            parts = list(pool.map(compare_batch, starts))
+    else:
+        parts = [compare_batch(s) for s in starts]
     if not parts:
         empty = np.zeros(0)
         return Scores(empty, empty, empty, empty, empty)
-    return Scores(*(np.concatenate([getattr(p, f) for p in parts])
-                    for f in ("structure", "colour", "overlap", "local", "rest")))
+    return Scores(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(Scores)))
 
 
 @dataclass
@@ -255,13 +269,8 @@ def warp_compare(
 ) -> Scores:
     """Compare picture a[i] with picture b[i] mapped onto a's content square by
     transforms[i] (2x3, a's normalised 0..1 coordinates → b's normalised coordinates)."""
-    parts = [_warp_compare_batch(prep, a[s:s + BATCH], b[s:s + BATCH], transforms[s:s + BATCH])
-             for s in range(0, len(a), BATCH)]
-    if not parts:
-        empty = np.zeros(0)
-        return Scores(empty, empty, empty, empty, empty)
-    return Scores(*(np.concatenate([getattr(p, f) for p in parts])
-                    for f in ("structure", "colour", "overlap", "local", "rest")))
+    return _in_batches(len(a), lambda s: _warp_compare_batch(
+        prep, a[s:s + BATCH], b[s:s + BATCH], transforms[s:s + BATCH]))
 
 
 def _warp_compare_batch(

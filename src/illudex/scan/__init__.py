@@ -9,7 +9,6 @@ so an interrupted scan keeps all finished work and the next scan resumes from th
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sqlite3
 import stat
@@ -19,10 +18,11 @@ from dataclasses import dataclass, field
 
 from illudex.catalog import images as image_rows
 from illudex.catalog.folders import ensure_folder
-from illudex.imageio import DEFAULT_MAX_PIXELS
 from illudex.paths import is_under, sidecar_path, to_catalog
+from illudex.picturefiles import DEFAULT_MAX_PIXELS
 from illudex.scan.walk import FileEntry, WalkResult, walk
 from illudex.scan.worker import (
+    WORKER_MODULES,
     Analyser,
     FileResult,
     WorkerConfig,
@@ -253,11 +253,11 @@ def _results(todo: list[FileEntry], options: ScanOptions) -> Iterator[FileResult
         for task in tasks:
             yield process_file(task, config)
         return
+    import multiprocessing
+
     ctx = multiprocessing.get_context("forkserver")
     # The server imports these once; every worker forks from it with them loaded.
-    ctx.set_forkserver_preload(
-        ["illudex.scan.worker", *(a.module for a in options.analysers)]
-    )
+    ctx.set_forkserver_preload([*WORKER_MODULES, *(a.module for a in options.analysers)])
     pool = ctx.Pool(workers, initializer=init_worker, initargs=(config,))
     try:
         yield from pool.imap(process, tasks, chunksize=4)

@@ -12,7 +12,7 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from illudex.imageio import is_image_name
+from illudex.picturefiles import is_image_name
 
 TRASH_DIR_NAME = ".illudex-trash"
 SKIP_DIR_NAMES = frozenset({TRASH_DIR_NAME, ".git", "__pycache__", "@eaDir", ".Trash-1000"})

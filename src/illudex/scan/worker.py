@@ -1,7 +1,10 @@
 """What a decode worker process does with one file: read it once, hash it, decode it once,
 and feed every per-image analyser from that decode.
 
-Runs in worker processes, so everything here is picklable and imports stay light.
+Runs in worker processes, so everything here is picklable. The main process imports
+this module for its types on every scan, even one with nothing to read, so the decoder
+(Pillow, OpenCV) loads only where files are decoded: in the forkserver, from
+WORKER_MODULES.
 """
 
 from __future__ import annotations
@@ -11,10 +14,12 @@ import importlib
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from PIL import Image
+from illudex.picturefiles import DEFAULT_MAX_PIXELS
 
-from illudex.imageio import DEFAULT_MAX_PIXELS, DecodeError, decode_file
+if TYPE_CHECKING:
+    from PIL import Image
 
 
 @dataclass(frozen=True)
@@ -66,9 +71,17 @@ _config: WorkerConfig | None = None
 DECODED_FACTS = ("width", "height", "format", "mode", "has_alpha", "animated", "n_frames", "params")
 
 
+# What every decode worker imports: the forkserver loads it once, and workers fork with it.
+WORKER_MODULES = ("illudex.scan.worker", "illudex.imageio", "cv2")
+
+
 def init_worker(config: WorkerConfig) -> None:
     global _config
     _config = config
+    import cv2
+
+    # Workers already use every core between them; OpenCV's own threads would only contend.
+    cv2.setNumThreads(1)
     # Workers are for decoding; a Ctrl-C is handled once, by the parent.
     import signal
 
@@ -81,6 +94,8 @@ def process(task: tuple[str, int, int]) -> FileResult:
 
 
 def process_file(task: tuple[str, int, int], config: WorkerConfig) -> FileResult:
+    from illudex.imageio import DecodeError, decode_file
+
     path, size, mtime_ns = task
     result = FileResult(path=path, size=size, mtime_ns=mtime_ns)
     try:

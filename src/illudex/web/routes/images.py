@@ -12,8 +12,8 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from illudex.imageio import is_image_name
 from illudex.library import Library
+from illudex.picturefiles import is_image_name
 from illudex.thumbs import SIZES, ThumbnailError, thumbnail
 from illudex.web.deps import Lib, State, feature, has_feature, image_json, rows_or_404
 
