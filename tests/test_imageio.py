@@ -16,7 +16,14 @@ import pytest
 from PIL import Image, PngImagePlugin
 
 from illudex.dupes import features as dupe_features
-from illudex.imageio import Decoded, DecodeError, decode, file_digest, is_image_name
+from illudex.imageio import (
+    Decoded,
+    DecodeError,
+    decode,
+    decode_file,
+    file_digest,
+    is_image_name,
+)
 
 # Pillow's inverse of each EXIF orientation: what to store so that it displays upright.
 STORED_FOR = {
@@ -90,6 +97,20 @@ def test_big_png_is_reduced_to_the_decode_side_keeping_its_shape(
     assert decoded.image.size == expected
     reference = Image.open(path).convert("RGB").resize(expected, Image.Resampling.BOX)
     assert mean_diff(decoded.image, reference) < 6
+
+
+@pytest.mark.parametrize(("size", "reduced"), [((1500, 700), (750, 350)),
+                                             ((2100, 900), (525, 225)),
+                                             ((700, 300), (700, 300))])
+def test_a_coarse_decode_only_box_reduces_by_an_integer_factor(
+    tmp_path: Path, make_picture, size: tuple[int, int], reduced: tuple[int, int]
+) -> None:
+    path = make_picture(tmp_path / "big.png", size=size, seed=4)
+    with open(path, "rb") as fp:
+        decoded = decode_file(fp, str(path), side=512, coarse=True)
+    assert decoded.image.size == reduced  # longest side in [512, 1024): nothing resampled
+    reference = Image.open(path).convert("RGB").reduce(size[0] // reduced[0])
+    assert mean_diff(decoded.image, reference) < 0.5
 
 
 def test_png_text_chunks_are_kept_as_generation_parameters(tmp_path: Path, make_picture):

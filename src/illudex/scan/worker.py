@@ -65,6 +65,7 @@ class WorkerConfig:
     analysers: tuple[Analyser, ...]
     max_pixels: int = DEFAULT_MAX_PIXELS
     side: int = 512
+    coarse: bool = True  # the duplicate features shrink to 128 px again: a box reduce will do
 
 
 _config: WorkerConfig | None = None
@@ -114,7 +115,8 @@ def process_file(task: tuple[str, int, int], config: WorkerConfig) -> FileResult
     result.size = len(data)
     try:
         decoded = decode_file(
-            io.BytesIO(data), path, side=config.side, max_pixels=config.max_pixels
+            io.BytesIO(data), path, side=config.side, max_pixels=config.max_pixels,
+            coarse=config.coarse,
         )
     except DecodeError as e:
         result.error = str(e)
