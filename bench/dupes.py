@@ -167,6 +167,9 @@ def score(truth: dict, groups: list[list[str]], alternates: list[list[str]], sd)
         "precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0,
         "alt_confused": len(roots(f) & alts), "alt_total": len(alts),
         "alt_reported": len(reported_alts & alts),
+        # Of the alternate pairs shown (between groups), how many the truth calls alternates.
+        "alt_shown": len(reported_alts), "alt_precision": (
+            len(reported_alts & alts) / len(reported_alts) if reported_alts else 1.0),
     }
 
 
@@ -195,7 +198,7 @@ def bench_seed(seed: int, n: int, src: Path, threshold: float, repeats: int, sd)
                 images, threshold)
             times[tool].append(time.perf_counter() - t)
     t_phash, t_illudex = (float(np.median(times[k])) for k in ("phash", "illudex"))
-    t_warm = float(np.median([rerun_illudex(images, threshold) for _ in range(3)]))
+    t_warm = float(np.median([rerun_illudex(images, threshold) for _ in range(5)]))
     shutil.rmtree(LAST_LIBRARY, ignore_errors=True)
     return [
         {"seed": seed, "tool": "imagededup PHash", "seconds": t_phash,
@@ -208,16 +211,18 @@ def bench_seed(seed: int, n: int, src: Path, threshold: float, repeats: int, sd)
 
 def print_table(rows: list[dict]) -> None:
     head = (f"{'seed':>4}  {'tool':<17}{'prec':>7}{'recall':>8}{'F1':>7}"
-            f"{'alt conf':>10}{'alt rep':>9}{'seconds':>9}{'ratio':>7}{'re-run':>8}{'cold/re':>8}")
+            f"{'alt conf':>10}{'alt rep':>9}{'alt prec':>9}{'seconds':>9}{'ratio':>7}{'re-run':>8}"
+            f"{'cold/re':>8}")
     print(head)
     print("-" * len(head))
     for r in rows:
         conf = f"{r['alt_confused']}/{r['alt_total']}"
         rep = f"{r['alt_reported']}/{r['alt_total']}" if r["tool"] == "illudex" else "-"
+        alt_prec = (f"{r['alt_reported']}/{r['alt_shown']}" if r["tool"] == "illudex" else "-")
         ratio = f"{r['ratio']:.2f}" if "ratio" in r else ""
         warm = f"{r['warm']:>8.2f}{r['seconds'] / r['warm']:>7.0f}x" if "warm" in r else ""
         print(f"{r['seed']:>4}  {r['tool']:<17}{r['precision']:>7.3f}{r['recall']:>8.3f}"
-              f"{r['f1']:>7.3f}{conf:>10}{rep:>9}{r['seconds']:>9.2f}{ratio:>7}{warm}")
+              f"{r['f1']:>7.3f}{conf:>10}{rep:>9}{alt_prec:>9}{r['seconds']:>9.2f}{ratio:>7}{warm}")
     ill = [r for r in rows if r["tool"] == "illudex"]
     if ill:
         print(f"illudex: min F1 {min(r['f1'] for r in ill):.3f}, "
