@@ -552,11 +552,13 @@ class Library:
 
         from illudex.imageio import DecodeError, decode_file
 
+        model = self._similarity_model()
         try:
-            decoded = decode_file(io.BytesIO(data), "upload", max_pixels=self.max_pixels)
+            # Perceptual features are compared with the scan's: decode the way it does.
+            decoded = decode_file(io.BytesIO(data), "upload", max_pixels=self.max_pixels,
+                                  coarse=model == PERCEPTUAL)
         except DecodeError as e:
             raise LibraryError(f"the uploaded file is not a usable picture: {e}") from None
-        model = self._similarity_model()
         if model == PERCEPTUAL:
             from illudex.dupes import features as feat
             from illudex.dupes.candidates import content_vectors
