@@ -39,15 +39,18 @@ def _row(r: sqlite3.Row) -> ImageRow:
     )
 
 
-def rows_under(conn: sqlite3.Connection, folder: str) -> dict[str, ImageRow]:
-    """Every catalogued image under `folder` (present in a library folder), by real path."""
+def _path_range(folder: str) -> tuple[str, str]:
+    """Bounds of a range on the path index: every catalog path under `folder` sorts
+    between them (the caller still checks `is_under`: raw names sort by their display)."""
     display, _ = to_catalog(folder.rstrip("/"))
     prefix = display + "/"
-    # A range on the path index: every string that starts with prefix sorts between these.
-    rows = conn.execute(
-        f"SELECT {_COLUMNS} FROM images WHERE path >= ? AND path < ?",
-        (prefix, prefix[:-1] + chr(ord("/") + 1)),
-    )
+    return prefix, prefix[:-1] + chr(ord("/") + 1)
+
+
+def rows_under(conn: sqlite3.Connection, folder: str) -> dict[str, ImageRow]:
+    """Every catalogued image under `folder` (present in a library folder), by real path."""
+    rows = conn.execute(f"SELECT {_COLUMNS} FROM images WHERE path >= ? AND path < ?",
+                        _path_range(folder))
     out = {}
     for r in rows:
         row = _row(r)
@@ -59,12 +62,9 @@ def rows_under(conn: sqlite3.Connection, folder: str) -> dict[str, ImageRow]:
 def ids_under(conn: sqlite3.Connection, folder: str) -> list[int]:
     """Ids of the catalogued images under `folder` that are present in a library folder
     (`rows_under` without building the rows: a re-run only needs the ids)."""
-    display, _ = to_catalog(folder.rstrip("/"))
-    prefix = display + "/"
     rows = conn.execute(
         "SELECT id, path, raw_path FROM images WHERE path >= ? AND path < ? "
-        "AND folder_id IS NOT NULL",
-        (prefix, prefix[:-1] + chr(ord("/") + 1)),
+        "AND folder_id IS NOT NULL", _path_range(folder),
     )
     return [r[0] for r in rows if is_under(from_catalog(r[1], r[2]), folder)]
 
