@@ -9,7 +9,12 @@ the speed ratio (illudex time / PHash time; below 1 is faster), from the medians
 --repeats runs of each tool, alternating which goes first.
 
     .venv/bin/python bench/dupes.py --seeds 1,2,3,4,5 --n 400
+    .venv/bin/python bench/dupes.py --kind lineart   # --lineart --alternates none corpora
+    .venv/bin/python bench/dupes.py --corpus-dir /work/corpora/recolour1   # a prebuilt one
     .venv/bin/python bench/dupes.py --scale 50000     # engine alone on synthetic features
+
+The "kept" column: groups whose suggested keeper is the original (the first file of
+its truth group), of the groups found.
 
 The illudex side runs the real `illudex dupes DIR --json` command: cold in a fresh
 library (scan + compare), then three re-runs with nothing changed (the "re-run" column,
@@ -51,8 +56,14 @@ def _score_module():
     return module
 
 
-def ensure_corpus(seed: int, n: int, src: Path) -> Path:
-    out = CORPORA / f"seed{seed}"
+KINDS = {  # corpus kind: make_dupes_corpus.py options
+    "mixed": [], "lineart": ["--lineart", "--alternates", "none"],
+    "recolour": ["--alternates", "recolour"], "linemixed": ["--lineart"],
+}
+
+
+def ensure_corpus(seed: int, n: int, src: Path, kind: str = "mixed") -> Path:
+    out = CORPORA / (f"seed{seed}" if kind == "mixed" else f"{kind}{seed}")
     if (out / "truth.json").exists():
         return out
     if not src.is_dir():
@@ -65,7 +76,8 @@ def ensure_corpus(seed: int, n: int, src: Path) -> Path:
         src.mkdir(parents=True, exist_ok=True)
         subprocess.run(["dpkg", "-x", str(debs[0]), str(src)], check=True)
     subprocess.run([sys.executable, str(SHARED / "make_dupes_corpus.py"), str(out),
-                    "--seed", str(seed), "--n", str(n), "--src", str(src)], check=True)
+                    "--seed", str(seed), "--n", str(n), "--src", str(src), *KINDS[kind]],
+                   check=True)
     return out
 
 
@@ -76,7 +88,10 @@ def _extract(path: str) -> tuple[str, bytes | None]:
         return path, None
 
 
-def run_illudex(image_dir: Path, threshold: float) -> tuple[list[list[str]], list[list[str]]]:
+Answer = tuple[list[list[str]], list[list[str]], list[str]]  # groups, alternates, keepers
+
+
+def run_illudex(image_dir: Path, threshold: float) -> Answer:
     """Groups and alternate pairs (file names) from the real command, cold: a fresh
     library, so every file is read, hashed, decoded and compared. The library is kept in
     LAST_LIBRARY for a warm re-run."""
@@ -92,9 +107,7 @@ def rerun_illudex(image_dir: Path, threshold: float) -> float:
     return time.perf_counter() - t
 
 
-def _illudex_cli(
-    image_dir: Path, threshold: float, library: Path
-) -> tuple[list[list[str]], list[list[str]]]:
+def _illudex_cli(image_dir: Path, threshold: float, library: Path) -> Answer:
     illudex = str(Path(sys.executable).with_name("illudex"))
     # As a user runs it: Python caches compiled modules (some sandboxes switch that off).
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
@@ -106,7 +119,24 @@ def _illudex_cli(
     found = json.loads(out)
     groups = [sorted(os.path.basename(f) for f in g["files"]) for g in found["groups"]]
     alternates = [[os.path.basename(a), os.path.basename(b)] for a, b in found["alternates"]]
-    return groups, alternates
+    keepers = [os.path.basename(g["keep"]) for g in found["groups"]]
+    return groups, alternates, keepers
+
+
+def originals_kept(truth: dict, groups: list[list[str]], keepers: list[str]) -> tuple[int, int]:
+    """(groups whose keeper is the original, groups found that hold an original): the
+    original of a found group is the first file of the truth group most of it is from."""
+    root = {os.path.basename(x): g[0] for g in truth["groups"] for x in g}
+    kept = counted = 0
+    for files, keep in zip(groups, keepers, strict=True):
+        roots = [root[f] for f in files if f in root]
+        if not roots:
+            continue
+        original = max(set(roots), key=lambda r: (roots.count(r), r))
+        if original in files:
+            counted += 1
+            kept += keep == original
+    return kept, counted
 
 
 def run_engine(image_dir: Path, threshold: float) -> tuple[list[list[str]], list[list[str]]]:
@@ -181,10 +211,11 @@ def _warm(image_dir: Path) -> None:
                 pass
 
 
-def bench_seed(seed: int, n: int, src: Path, threshold: float, repeats: int, sd) -> list[dict]:
+def bench_seed(seed: int | str, n: int, src: Path, threshold: float, repeats: int, sd,
+               kind: str = "mixed", corpus: Path | None = None) -> list[dict]:
     """Both tools `repeats` times, alternating which goes first; medians of the times
     (the answers are deterministic: scored once)."""
-    corpus = ensure_corpus(seed, n, src)
+    corpus = corpus or ensure_corpus(int(seed), n, src, kind)
     truth = json.loads((corpus / "truth.json").read_text())
     images = corpus / "images"
     _warm(images)
@@ -194,25 +225,26 @@ def bench_seed(seed: int, n: int, src: Path, threshold: float, repeats: int, sd)
         order = ("phash", "illudex") if r % 2 == 0 else ("illudex", "phash")
         for tool in order:
             t = time.perf_counter()
-            answers[tool] = (run_phash(images), []) if tool == "phash" else run_illudex(
+            answers[tool] = (run_phash(images), [], []) if tool == "phash" else run_illudex(
                 images, threshold)
             times[tool].append(time.perf_counter() - t)
     t_phash, t_illudex = (float(np.median(times[k])) for k in ("phash", "illudex"))
     t_warm = float(np.median([rerun_illudex(images, threshold) for _ in range(5)]))
     shutil.rmtree(LAST_LIBRARY, ignore_errors=True)
+    groups, alternates, keepers = answers["illudex"]
     return [
         {"seed": seed, "tool": "imagededup PHash", "seconds": t_phash,
-         **score(truth, *answers["phash"], sd)},
+         **score(truth, *answers["phash"][:2], sd)},
         {"seed": seed, "tool": "illudex", "seconds": t_illudex, "ratio": t_illudex / t_phash,
-         "warm": t_warm,
-         **score(truth, *answers["illudex"], sd)},
+         "warm": t_warm, "kept": originals_kept(truth, groups, keepers),
+         **score(truth, groups, alternates, sd)},
     ]
 
 
 def print_table(rows: list[dict]) -> None:
     head = (f"{'seed':>4}  {'tool':<17}{'prec':>7}{'recall':>8}{'F1':>7}"
-            f"{'alt conf':>10}{'alt rep':>9}{'alt prec':>9}{'seconds':>9}{'ratio':>7}{'re-run':>8}"
-            f"{'cold/re':>8}")
+            f"{'alt conf':>10}{'alt rep':>9}{'alt prec':>9}{'kept':>10}{'seconds':>9}{'ratio':>7}"
+            f"{'re-run':>8}{'cold/re':>8}")
     print(head)
     print("-" * len(head))
     for r in rows:
@@ -220,12 +252,16 @@ def print_table(rows: list[dict]) -> None:
         rep = f"{r['alt_reported']}/{r['alt_total']}" if r["tool"] == "illudex" else "-"
         alt_prec = (f"{r['alt_reported']}/{r['alt_shown']}" if r["tool"] == "illudex" else "-")
         ratio = f"{r['ratio']:.2f}" if "ratio" in r else ""
+        kept = "{}/{}".format(*r["kept"]) if "kept" in r else "-"
         warm = f"{r['warm']:>8.2f}{r['seconds'] / r['warm']:>7.0f}x" if "warm" in r else ""
-        print(f"{r['seed']:>4}  {r['tool']:<17}{r['precision']:>7.3f}{r['recall']:>8.3f}"
-              f"{r['f1']:>7.3f}{conf:>10}{rep:>9}{alt_prec:>9}{r['seconds']:>9.2f}{ratio:>7}{warm}")
+        print(f"{r['seed']!s:>4}  {r['tool']:<17}{r['precision']:>7.3f}{r['recall']:>8.3f}"
+              f"{r['f1']:>7.3f}{conf:>10}{rep:>9}{alt_prec:>9}{kept:>10}{r['seconds']:>9.2f}"
+              f"{ratio:>7}{warm}")
     ill = [r for r in rows if r["tool"] == "illudex"]
     if ill:
-        print(f"illudex: min F1 {min(r['f1'] for r in ill):.3f}, "
+        kept = [r["kept"][0] / max(r["kept"][1], 1) for r in ill]
+        print(f"illudex: original kept {min(kept):.1%} (worst seed), "
+              f"min F1 {min(r['f1'] for r in ill):.3f}, "
               f"median ratio to PHash {np.median([r['ratio'] for r in ill]):.2f} "
               "(below 1: faster), "
               f"median cold/re-run {np.median([r['seconds'] / r['warm'] for r in ill]):.0f}x")
@@ -286,6 +322,10 @@ def main() -> None:
     ap.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
     ap.add_argument("--repeats", type=int, default=3, help="timed runs per tool (median)")
     ap.add_argument("--scale", type=int, default=0, help="only run the engine on N synthetic")
+    ap.add_argument("--kind", choices=sorted(KINDS), default="mixed",
+                    help="corpus kind to build per seed (make_dupes_corpus.py options)")
+    ap.add_argument("--corpus-dir", type=Path, action="append", default=[],
+                    help="a prebuilt corpus (images/ + truth.json) instead of seeds; repeatable")
     a = ap.parse_args()
     if a.scale:
         bench_scale(a.scale, a.threshold)
@@ -293,8 +333,10 @@ def main() -> None:
     CORPORA.mkdir(parents=True, exist_ok=True)
     sd = _score_module()
     rows = []
-    for seed in (int(s) for s in a.seeds.split(",") if s):
-        rows += bench_seed(seed, a.n, a.src, a.threshold, a.repeats, sd)
+    runs = [(d.name, d) for d in a.corpus_dir] or [
+        (int(s), None) for s in a.seeds.split(",") if s]
+    for seed, corpus in runs:
+        rows += bench_seed(seed, a.n, a.src, a.threshold, a.repeats, sd, a.kind, corpus)
         print_table(rows[-2:])
         sys.stdout.flush()
     print()

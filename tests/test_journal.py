@@ -3,6 +3,7 @@ recoverable from every point a killed process can stop at."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import sqlite3
@@ -15,7 +16,7 @@ import pytest
 from illudex.catalog import images as image_rows
 from illudex.catalog.db import connect
 from illudex.catalog.folders import ensure_folder
-from illudex.journal import PART_SUFFIX, Journal, _move_file, free_name
+from illudex.journal import PART_SUFFIX, Journal, JournalError, _move_file, free_name
 from illudex.scan.walk import TRASH_DIR_NAME
 
 
@@ -247,3 +248,133 @@ def test_undecodable_file_names_move_and_come_back(
 def test_move_file_refuses_to_report_success_on_other_errors(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         _move_file(str(tmp_path / "missing.png"), str(tmp_path / "x.png"))
+
+
+# --- caption writes: a backup undo can trust, no litter, no traceback ------------------
+
+
+def _backup_of(catalog: sqlite3.Connection, path: Path) -> Path:
+    row = catalog.execute("SELECT dst FROM journal WHERE op = 'write' AND src = ?",
+                          (str(path),)).fetchone()
+    return Path(row[0])
+
+
+def test_a_backup_is_whole_named_by_its_digest_before_the_caption_changes(
+    journal: Journal, catalog: sqlite3.Connection, tmp_path: Path
+) -> None:
+    caption = make_file(tmp_path / "a.txt", b"1girl, smile")
+    with journal.action("write-txt", "captions") as action_id:
+        journal.write_text(action_id, str(caption), "1girl, frown")
+    backup = _backup_of(catalog, caption)
+    assert backup.read_bytes() == b"1girl, smile"
+    digest = hashlib.blake2b(b"1girl, smile", digest_size=16).hexdigest()
+    assert backup.name == f"1-{digest}.bak"
+    assert not list(backup.parent.glob(f"*{PART_SUFFIX}"))
+
+
+def test_undo_never_restores_a_backup_that_fails_its_digest(
+    journal: Journal, catalog: sqlite3.Connection, tmp_path: Path
+) -> None:
+    caption = make_file(tmp_path / "a.txt", b"1girl, smile")
+    with journal.action("write-txt", "captions") as action_id:
+        journal.write_text(action_id, str(caption), "1girl, frown")
+    _backup_of(catalog, caption).write_bytes(b"")  # damaged since
+    report = journal.undo()
+    assert len(report.conflicts) == 1 and "damaged" in report.conflicts[0]
+    assert caption.read_text() == "1girl, frown"  # not overwritten by the empty backup
+
+
+def test_a_backup_cut_short_by_a_kill_is_never_copied_over_the_caption(
+    journal: Journal, tmp_path: Path
+) -> None:
+    """The issue's state: a write journalled (pending) before its backup was copied, the
+    process killed while copying: an empty backup. The caption is intact."""
+    caption = make_file(tmp_path / "a.txt", b"1girl, smile")
+    backup = make_file(tmp_path / "lib" / "backups" / "1" / "1.bak", b"")
+    with journal.action("write-txt", "killed") as action_id:
+        journal._record(action_id, "write", str(caption), str(backup))
+    report = journal.undo()
+    assert len(report.conflicts) == 1 and "incomplete" in report.conflicts[0]
+    assert caption.read_bytes() == b"1girl, smile"
+
+
+@pytest.mark.parametrize("existed", [True, False])
+def test_undo_of_a_write_killed_half_way_leaves_no_part_file(
+    journal: Journal, tmp_path: Path, existed: bool
+) -> None:
+    caption = tmp_path / "a.txt"
+    if existed:
+        make_file(caption, b"1girl, smile")
+    with journal.action("write-txt", "captions") as action_id:
+        journal.write_text(action_id, str(caption), "1girl, frown")
+    # What a kill during the atomic write leaves: the row still pending, the new text
+    # half written beside the caption.
+    journal.conn.execute("UPDATE journal SET state = 'pending'")
+    make_file(Path(str(caption) + PART_SUFFIX), b"1gi")
+    assert journal.undo().conflicts == []
+    assert list(tmp_path.glob(f"*{PART_SUFFIX}")) == []
+    assert caption.exists() == existed
+    if existed:
+        assert caption.read_bytes() == b"1girl, smile"
+
+
+def _undo_conflicts(library_dir: str) -> list[str]:
+    conn = connect(Path(library_dir) / "catalog.db")
+    try:
+        return Journal(conn, Path(library_dir)).undo().conflicts
+    finally:
+        conn.close()
+
+
+def test_undo_into_a_read_only_folder_says_not_undone(open_tmp: Path, unprivileged) -> None:
+    folder = open_tmp / "art"
+    src = make_file(folder / "a.png")
+    (open_tmp / "lib").mkdir()
+    conn = connect(open_tmp / "lib" / "catalog.db")
+    with Journal(conn, open_tmp / "lib").action("m", "move") as action_id:
+        Journal(conn, open_tmp / "lib").move(action_id, str(src), str(open_tmp / "t" / "a.png"))
+    conn.close()
+    for path in [open_tmp / "lib", *(open_tmp / "lib").rglob("*"), open_tmp / "t",
+                 open_tmp / "t" / "a.png"]:
+        path.chmod(0o777 if path.is_dir() else 0o666)
+    folder.chmod(0o555)  # the picture cannot go back in
+    conflicts = unprivileged(_undo_conflicts, str(open_tmp / "lib"))
+    assert len(conflicts) == 1 and "Permission denied" in conflicts[0], conflicts
+    assert (open_tmp / "t" / "a.png").read_bytes() == b"picture bytes"
+
+
+def test_nothing_reached_through_a_link_out_of_the_library_folders_is_moved(
+    journal: Journal, catalog: sqlite3.Connection, tmp_path: Path
+) -> None:
+    """A folder of a library folder replaced by a link to elsewhere since the scan: the
+    catalogued path now names a file nobody asked illudex to touch."""
+    art, outside = tmp_path / "art", tmp_path / "outside"
+    make_file(art / "keep.png")
+    ensure_folder(catalog, str(art))
+    external = make_file(outside / "a.png", b"not yours")
+    os.symlink(outside, art / "sub")
+    with journal.action("m", "trash") as action_id:
+        with pytest.raises(JournalError, match="outside the library folders"):
+            journal.trash(action_id, str(art / "sub" / "a.png"))
+        with pytest.raises(JournalError, match="outside the library folders"):
+            journal.write_text(action_id, str(art / "sub" / "a.txt"), "1girl")
+        with pytest.raises(JournalError, match="outside the library folders"):
+            journal.copy(action_id, str(art / "sub" / "a.png"), str(tmp_path / "x" / "a.png"))
+        # A link inside the folders, and a link itself, may move.
+        os.symlink(art, art / "here")
+        journal.trash(action_id, str(art / "here" / "keep.png"))
+    assert external.read_bytes() == b"not yours" and not (outside / "a.txt").exists()
+    assert not (art / "keep.png").exists()
+
+
+def test_undo_after_a_kill_while_backing_up_leaves_the_caption_and_no_litter(
+    journal: Journal, tmp_path: Path
+) -> None:
+    """Killed while copying the backup: the copy is a part file, nothing is journalled
+    yet, and the caption was not touched."""
+    caption = make_file(tmp_path / "a.txt", b"1girl, smile")
+    with journal.action("write-txt", "killed") as action_id:
+        make_file(tmp_path / "lib" / "backups" / str(action_id) / f"1.bak{PART_SUFFIX}", b"1g")
+    assert journal.undo().conflicts == []
+    assert caption.read_bytes() == b"1girl, smile"
+    assert not list((tmp_path / "lib").rglob(f"*{PART_SUFFIX}"))

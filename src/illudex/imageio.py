@@ -64,6 +64,9 @@ class Decoded:
     animated: bool
     n_frames: int
     params: dict[str, str] = field(default_factory=dict)  # PNG text chunks (generation params)
+    # The frame before it was shrunk (JPEG: as drafted), when asked for: detail measures
+    # need the file's own pixels, which a reduced decode has averaged away.
+    full: Image.Image | None = None
 
 
 def file_digest(path: str | Path, chunk: int = 1 << 20) -> str:
@@ -105,10 +108,12 @@ def decode_file(
     side: int = DEFAULT_DECODE_SIDE,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     coarse: bool = False,
+    keep_full: bool = False,
 ) -> Decoded:
     """Decode an open file (`path` names it in messages and in the result). `coarse`:
     shrink only by an integer box reduce (longest side in [side, 2 x side)), for
-    analysers that resize again anyway: the scan's duplicate features."""
+    analysers that resize again anyway: the scan's duplicate features. `keep_full`:
+    keep the unshrunk frame too (`Decoded.full`)."""
     register_format_plugins()
     try:
         with warnings.catch_warnings():
@@ -116,7 +121,7 @@ def decode_file(
             # would otherwise refuse pictures well under the configured limit.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(fp) as im:
-                return _decode_open(path, im, side, max_pixels, coarse)
+                return _decode_open(path, im, side, max_pixels, coarse, keep_full)
     except DecodeError:
         raise
     except Image.DecompressionBombError as e:
@@ -143,7 +148,8 @@ def _is_empty(fp: BinaryIO) -> bool:
 
 
 def _decode_open(
-    path: str, im: Image.Image, side: int, max_pixels: int, coarse: bool
+    path: str, im: Image.Image, side: int, max_pixels: int, coarse: bool,
+    keep_full: bool = False,
 ) -> Decoded:
     w, h = im.size
     if w * h > max_pixels:
@@ -171,10 +177,11 @@ def _decode_open(
         frame = ImageOps.exif_transpose(_with_orientation(frame, orientation))
         if orientation in (5, 6, 7, 8):
             w, h = h, w
-    frame = _shrink(frame, side, coarse)
+    full = frame if keep_full else None
+    frame = _shrink(frame.copy() if keep_full and not coarse else frame, side, coarse)
     return Decoded(
         path=path, image=frame, width=w, height=h, format=fmt, mode=mode,
-        has_alpha=has_alpha, animated=animated, n_frames=n_frames, params=params,
+        has_alpha=has_alpha, animated=animated, n_frames=n_frames, params=params, full=full,
     )
 
 

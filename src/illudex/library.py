@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import platformdirs
 
+from illudex import history as journal_log
 from illudex.catalog.db import connect
 from illudex.catalog.folders import list_folders
 from illudex.catalog.images import ImageRow, ids_under, row_by_path, rows_by_ids
@@ -40,7 +41,10 @@ if TYPE_CHECKING:  # heavy modules (numpy, scikit-learn) load only when a method
     from illudex.analysers.runner import RunSummary
     from illudex.analysers.wd_tagger import TagOptions, TagResult
     from illudex.cluster import ClusterOptions, ClusterResult
+    from illudex.dataset.chain import Dataset
+    from illudex.dupes.align import PairAlignment
     from illudex.index import VectorIndex
+    from illudex.learn.teach import TeachResult
     from illudex.search import SearchResult
     from illudex.search.planner import SimilarityClause
     from illudex.tags import exchange, lookup, vocabulary
@@ -67,9 +71,11 @@ def default_library_dir() -> Path:
 
 def scan_analysers() -> tuple[Analyser, ...]:
     """The per-image analysers every scan runs in its decode workers."""
-    from illudex.dupes import featurebytes
+    from illudex.dupes import featurebytes, qualitybytes
 
-    return (Analyser(featurebytes.NAME, featurebytes.VERSION, "illudex.dupes.features:extract"),)
+    return (Analyser(featurebytes.NAME, featurebytes.VERSION, "illudex.dupes.features:extract"),
+            Analyser(qualitybytes.NAME, qualitybytes.VERSION, "illudex.dupes.quality:extract",
+                     takes_decoded=True))
 
 
 class Library:
@@ -115,7 +121,12 @@ class Library:
         """Catalogued pictures under `paths` (present in library folders)."""
         ids: set[int] = set()
         for path in paths:
-            ids.update(ids_under(self.conn, _absolute(path)))
+            where = _absolute(path)
+            if os.path.isfile(where):  # a picture named alone
+                row = row_by_path(self.conn, where)
+                ids.update([row.id] if row is not None and row.folder_id is not None else [])
+            else:
+                ids.update(ids_under(self.conn, where))
         return sorted(ids)
 
     def images(self, ids: Sequence[int]) -> dict[int, ImageRow]:
@@ -150,6 +161,20 @@ class Library:
         """Drop a recorded decision about two pictures (True if there was one)."""
         return decisions.forget(self.conn, self.image_at(a).digest, self.image_at(b).digest)
 
+    def choose_keeper(self, image_id: int, group: Sequence[int] = ()) -> ImageRow:
+        """Make a picture the keeper of its duplicate group from now on (remembered by
+        content, like `mark`); a keeper chosen before among `group` gives way."""
+        rows = self.images([image_id, *group])
+        if image_id not in rows:
+            raise LibraryError(f"no picture with id {image_id} in the catalog")
+        digests = [r.digest for r in rows.values()]
+        decisions.choose_keeper(self.conn, rows[image_id].digest, digests)
+        return rows[image_id]
+
+    def forget_keeper(self, path: str | Path) -> bool:
+        """Let the finder suggest the keeper again for this picture's group."""
+        return decisions.forget_keeper(self.conn, self.image_at(path).digest)
+
     def plan_dupes(self, report: DupesReport, move_to: str | Path | None = None) -> list[
         dupe_actions.PlannedMove
     ]:
@@ -166,11 +191,15 @@ class Library:
 
     def tag_list(
         self, *, prefix: str | None = None, category: str | None = None, limit: int = 200,
-        offset: int = 0,
+        offset: int = 0, contains: str | None = None,
     ) -> list[vocabulary.Tag]:
-        """Tags by count (or those starting with `prefix`, aliases resolved)."""
+        """Tags by count (or those starting with `prefix`, aliases resolved, or whose name
+        holds `contains`)."""
         from illudex.tags import lookup, vocabulary
 
+        if contains:
+            return vocabulary.list_tags(self.conn, category=category, contains=contains,
+                                        limit=limit, offset=offset)
         if prefix:
             matches = lookup.find(self.conn, prefix, limit=limit, category=category)
             return [m.tag for m in matches if m.reason in ("exact", "prefix")]
@@ -199,38 +228,50 @@ class Library:
     def add_tags(self, image_ids: Sequence[int], names: Sequence[str]) -> int | None:
         from illudex.tags import edits as tag_edits
 
-        edit = tag_edits.add_tags(self.conn, image_ids, names)
-        return self.journal.record_tag_edit(edit, f"add {', '.join(names)}")
+        return self.journal.tag_edit(
+            f"add {', '.join(names)}",
+            lambda: tag_edits.add_tags(self.conn, image_ids, names),
+        )
 
     def remove_tags(self, image_ids: Sequence[int], names: Sequence[str]) -> int | None:
         from illudex.tags import edits as tag_edits
 
-        edit = tag_edits.remove_tags(self.conn, image_ids, names)
-        return self.journal.record_tag_edit(edit, f"remove {', '.join(names)}")
+        return self.journal.tag_edit(
+            f"remove {', '.join(names)}",
+            lambda: tag_edits.remove_tags(self.conn, image_ids, names),
+        )
 
     def replace_tag(self, image_ids: Sequence[int], old: str, new: str) -> int | None:
         from illudex.tags import edits as tag_edits
 
-        edit = tag_edits.replace_tag(self.conn, image_ids, old, new)
-        return self.journal.record_tag_edit(edit, f"replace {old} by {new}")
+        return self.journal.tag_edit(
+            f"replace {old} by {new}",
+            lambda: tag_edits.replace_tag(self.conn, image_ids, old, new),
+        )
 
     def merge_tags(self, keep: str, gone: str) -> int | None:
         from illudex.tags import edits as tag_edits
 
-        edit = tag_edits.merge_tags(self.conn, keep, gone)
-        return self.journal.record_tag_edit(edit, f"merge {gone} into {keep}")
+        return self.journal.tag_edit(
+            f"merge {gone} into {keep}",
+            lambda: tag_edits.merge_tags(self.conn, keep, gone),
+        )
 
     def apply_implications(self, image_ids: Sequence[int] | None = None) -> int | None:
         from illudex.tags import edits as tag_edits
 
-        edit = tag_edits.apply_implications(self.conn, image_ids)
-        return self.journal.record_tag_edit(edit, "write implied tags")
+        return self.journal.tag_edit(
+            "write implied tags",
+            lambda: tag_edits.apply_implications(self.conn, image_ids),
+        )
 
     def add_alias(self, alias: str, tag: str) -> int | None:
         from illudex.tags import vocabulary
 
-        edit = vocabulary.add_alias(self.conn, alias, tag)
-        return self.journal.record_tag_edit(edit, f"alias {alias} → {tag}")
+        return self.journal.tag_edit(
+            f"alias {alias} → {tag}",
+            lambda: vocabulary.add_alias(self.conn, alias, tag),
+        )
 
     def add_implication(self, tag: str, implied: str) -> None:
         from illudex.tags import vocabulary
@@ -277,6 +318,42 @@ class Library:
         from illudex.tags import vocabulary
 
         return vocabulary.set_category(self.conn, tag, category)
+
+    def alias_impact(self, alias: str, tag: str) -> vocabulary.Impact:
+        """Pictures `add_alias` would retag, and the alias it would replace (ask first)."""
+        from illudex.tags import vocabulary
+
+        return vocabulary.alias_impact(self.conn, alias, tag)
+
+    def implication_impact(self, tag: str, implied: str) -> vocabulary.Impact:
+        """Pictures `add_implication` would newly make match `implied` (ask first)."""
+        from illudex.tags import vocabulary
+
+        return vocabulary.implication_impact(self.conn, tag, implied)
+
+    def rename_tag(self, old: str, new: str) -> int | None:
+        """Rename a tag (the old name stays an alias), undoably; the journal action id."""
+        from illudex.tags import vocabulary
+
+        return self.journal.tag_edit(
+            f"rename tag {old} to {new}",
+            lambda: vocabulary.rename_tag(self.conn, old, new),
+        )
+
+    def tagged_images(self, name: str) -> list[int]:
+        """Ids of the pictures that carry the tag `name` means (from any source)."""
+        from illudex.tags import vocabulary
+
+        return vocabulary.tagged_images(self.conn, name)
+
+    def delete_tag(self, name: str) -> int | None:
+        """Take a tag off every picture and forget it, undoably; the journal action id."""
+        from illudex.tags import vocabulary
+
+        return self.journal.tag_edit(
+            f"delete tag {name}",
+            lambda: vocabulary.delete_tag(self.conn, name),
+        )
 
     def import_vocabulary(
         self, path: str | Path, kind: str | None = None
@@ -360,9 +437,10 @@ class Library:
     ) -> RunSummary:
         """Tag the pictures under `paths` with a WD tagger (tags + embedding per picture)."""
         from illudex.analysers.runner import stored_result, tag_images
-        from illudex.analysers.wd_tagger import DEFAULT_TAGGER, WDTagger
+        from illudex.analysers.wd_tagger import DEFAULT_TAGGER
+        from illudex.models.pool import shared
 
-        tagger = WDTagger.load(model or DEFAULT_TAGGER, device=device)
+        tagger = shared().tagger(model or DEFAULT_TAGGER, device=device)
         images = self._id_paths(paths)
         seen: set[str] = set()
 
@@ -378,6 +456,8 @@ class Library:
                 if path not in seen:
                     on_result(stored_result(self.conn, image_id, path, tagger.name))
         self._remember("similar_model", tagger.name)
+        # Search by an uploaded picture loads this model again, from any folder.
+        self._remember(f"source:{tagger.name}", _model_source(model or DEFAULT_TAGGER))
         return summary
 
     def embed(
@@ -388,14 +468,22 @@ class Library:
         device: str = "auto",
         progress: Callable[[int, int], None] | None = None,
     ) -> RunSummary:
-        """Store CLIP image embeddings for the pictures under `paths` (for `text:` search)."""
-        from illudex.analysers.clip import DEFAULT_CLIP, ClipModel
+        """Store image embeddings for the pictures under `paths`: CLIP (for `text:` search),
+        or any ONNX model folder with an illudex.json (stored under its name)."""
+        from illudex.analysers.clip import DEFAULT_CLIP
+        from illudex.analysers.embedder import OnnxEmbedder, is_embedder_folder
         from illudex.analysers.runner import embed_images
+        from illudex.models.pool import shared
 
-        clip = ClipModel.load(model or DEFAULT_CLIP, device=device)
+        if model is not None and is_embedder_folder(model):
+            custom = shared().get("embedder", str(model), device,
+                                  lambda: OnnxEmbedder.load(model, device=device))
+            return embed_images(self.conn, self._id_paths(paths), custom,  # type: ignore[arg-type]
+                                progress=progress, workers=self.workers)
+        clip = shared().clip(model or DEFAULT_CLIP, device=device)
         summary = embed_images(self.conn, self._id_paths(paths), clip, progress=progress,
                                workers=self.workers)
-        self._remember("clip_model", model or DEFAULT_CLIP)
+        self._remember("clip_model", _model_source(model or DEFAULT_CLIP))
         self._remember("clip_name", clip.name)  # the name its vectors are stored under
         return summary
 
@@ -422,6 +510,22 @@ class Library:
         )
         return a
 
+    def teach_tag(
+        self, tag: str, yes: Sequence[int], no: Sequence[int], *, model: str | None = None,
+        apply_min: float | None = None,
+    ) -> tuple[TeachResult, int | None]:
+        """Teach `tag` from example pictures; with `apply_min`, write it (undoable action)."""
+        from illudex.learn.apply import apply_learned
+        from illudex.learn.teach import DEFAULT_MIN_SCORE, teach
+
+        result = teach(self.conn, tag, yes, no, model=model,
+                       min_score=DEFAULT_MIN_SCORE if apply_min is None else apply_min)
+        if apply_min is None:
+            return result, None
+        chosen = result.to_apply(apply_min)
+        return result, self.journal.tag_edit(
+            f"learned {result.tag}", lambda: apply_learned(self.conn, result.tag, chosen))
+
     def embedding_models(self) -> list[tuple[str, int]]:
         """Models with stored embeddings, and how many pictures each has."""
         return [(m, n) for m, n in self.conn.execute(
@@ -437,12 +541,12 @@ class Library:
 
     def embed_text(self, text: str, model: str | None = None) -> np.ndarray:
         """A text query's CLIP embedding (the model the pictures were embedded with)."""
-        from illudex.analysers.clip import ClipModel
+        from illudex.models.pool import shared
 
         name = model or self._recall("clip_model")
         if name is None:
             raise LibraryError("no CLIP embeddings yet: run `illudex embed PATH` first")
-        return ClipModel.load(name).embed_text(text)
+        return shared().clip(name).embed_text(text)
 
     def similar(self, image_id: int, *, limit: int = 50) -> list[tuple[int, float]]:
         """Pictures like this one, best first, cut off where they stop being related."""
@@ -459,19 +563,32 @@ class Library:
         return rank(similarity_hits(self, SimilarityClause("text", text, None, False, 0)))[:limit]
 
     def search_by_upload(self, data: bytes, *, limit: int = 50) -> list[tuple[int, float]]:
-        """Pictures like an uploaded one (not in the catalog)."""
-        import numpy as np
+        """Pictures like an uploaded one: its exact copies in the catalog first, then the
+        similar ones past the relevance cut-off."""
+        from illudex.search.similar import CANDIDATES, relevant
 
-        from illudex.index import apply_cutoff, background_scores, cutoff
-
-        model, vector = self._vector_of_bytes(data)
+        exact = self._same_bytes(data)
+        try:
+            model, vector = self._vector_of_bytes(data)
+            if not vector.any():
+                raise LibraryError("the uploaded picture is one flat colour: it has no shapes "
+                                   "to compare")
+        except LibraryError:
+            if exact:  # a file the catalog holds needs no decoding to be found
+                return [(i, 1.0) for i in exact][:limit]
+            raise
         index = self.vector_index(model)
-        results = index.search(vector, 1000)
-        if not results:
-            return []
-        scores = np.array([s for _, s in results], dtype=np.float32)
-        threshold = cutoff(scores, background=background_scores(index, vector))
-        return apply_cutoff(results, threshold)[:limit]
+        hits = relevant(index, vector, index.search(vector, CANDIDATES) if len(index) else [])
+        return [*((i, 1.0) for i in exact), *((i, s) for i, s in hits if i not in exact)][:limit]
+
+    def _same_bytes(self, data: bytes) -> list[int]:
+        """Present pictures whose content digest is this upload's (as the scan hashes)."""
+        import hashlib
+
+        digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+        return [int(r[0]) for r in self.conn.execute(
+            "SELECT id FROM images WHERE digest = ? AND folder_id IS NOT NULL ORDER BY id",
+            (digest,))]
 
     def query_vector(self, clause: SimilarityClause) -> tuple[str, np.ndarray]:
         """(model, query vector) for a `similar:` or `text:` term."""
@@ -501,7 +618,7 @@ class Library:
         return model, np.frombuffer(row[1], dtype="<f4", count=row[0])
 
     def _target_id(self, target: str | int) -> int:
-        if isinstance(target, int) or str(target).isdigit():
+        if isinstance(target, int) or (str(target).isascii() and str(target).isdigit()):
             return int(target)
         return self.image_at(str(target)).id
 
@@ -519,7 +636,7 @@ class Library:
         import numpy as np
 
         from illudex.dupes import features as feat
-        from illudex.dupes.candidates import content_vectors
+        from illudex.search.perceptual import picture_vectors
 
         sql = "SELECT image_id, data FROM features WHERE analyser = ? AND version = ?"
         params: list[object] = [feat.NAME, feat.VERSION]
@@ -529,7 +646,7 @@ class Library:
         rows = self.conn.execute(sql + " ORDER BY image_id", params).fetchall()
         if not rows:
             raise LibraryError("no pictures with features: scan a folder first")
-        vectors = content_vectors([feat.decode(r[1]) for r in rows])
+        vectors = picture_vectors([feat.decode(r[1]) for r in rows])
         return np.array([r[0] for r in rows], dtype=np.int64), vectors.astype(np.float32)
 
     def _perceptual_index(self) -> VectorIndex:
@@ -561,13 +678,13 @@ class Library:
             raise LibraryError(f"the uploaded file is not a usable picture: {e}") from None
         if model == PERCEPTUAL:
             from illudex.dupes import features as feat
-            from illudex.dupes.candidates import content_vectors
+            from illudex.search.perceptual import picture_vectors
 
-            vector = content_vectors([feat.decode(feat.extract(decoded.image))])[0]
+            vector = picture_vectors([feat.decode(feat.extract(decoded.image))])[0]
             return model, vector.astype(np.float32)
-        from illudex.analysers.wd_tagger import WDTagger
+        from illudex.models.pool import shared
 
-        tagger = WDTagger.load(model)
+        tagger = shared().tagger(self._recall(f"source:{model}") or model)
         _, feats = tagger.predict(tagger.preprocess(decoded.image)[None])
         if feats is None:
             raise LibraryError(f"model {model} gives no embedding")
@@ -593,6 +710,46 @@ class Library:
         except (OSError, ValueError):
             return {}
 
+    # --- files of chosen pictures ------------------------------------------------------
+
+    def file_pictures(
+        self, image_ids: Sequence[int], how: str, dest: str | Path | None = None
+    ) -> tuple[int | None, list[dict[str, str]]]:
+        """Trash, move or copy (`how`) these pictures with their captions, undoably.
+
+        Returns the journal action and the files that could not be handled (with why).
+        """
+        from illudex.cluster.export import sidecars_of
+        from illudex.filecheck import why_not
+        from illudex.journal import JournalError
+
+        if how not in ("trash", "move", "copy"):
+            raise LibraryError(f"pictures can be trashed, moved or copied, not {how!r}")
+        if how != "trash" and not dest:
+            raise LibraryError(f"say which folder to {how} the pictures to")
+        rows = self.images(list(image_ids))
+        failed: list[dict[str, str]] = []
+        where = f" to {dest}" if dest else ""
+        with self.journal.action(f"pictures-{how}", f"{how} {len(rows)} picture(s){where}") as a:
+            if dest:
+                self.journal.make_folders(a, _absolute(dest))  # undo removes them again
+            folders = self.folders()
+            for row in rows.values():
+                problem = why_not(row, folders)
+                if problem:  # no longer the picture that was chosen: left alone
+                    failed.append({"path": row.path, "error": f"left as it is: {problem}"})
+                    continue
+                for path in (Path(row.path), *sidecars_of(Path(row.path))):
+                    try:
+                        if how == "trash":
+                            self.journal.trash(a, str(path))
+                        else:
+                            operation = self.journal.move if how == "move" else self.journal.copy
+                            operation(a, str(path), os.path.join(_absolute(dest), path.name))
+                    except (OSError, JournalError) as e:
+                        failed.append({"path": str(path), "error": str(e)})
+        return a, failed
+
     # --- clusters ------------------------------------------------------------------------
 
     def cluster(
@@ -609,17 +766,23 @@ class Library:
     def export_clusters(
         self, result: ClusterResult, dest: str | Path, *, mode: str = "copy",
         progress: Callable[[int, int], None] | None = None,
+        clusters: Sequence[int] | None = None,
     ) -> int:
-        """Put each cluster's pictures (and captions) in a folder named by its label."""
+        """Put each cluster's pictures (and captions) in a folder named by its label
+        (only the `clusters` named, when given); undo also removes the folders made."""
         from illudex.cluster import export_plan
 
         if mode not in ("move", "copy", "link"):
             raise LibraryError(f"export mode must be move, copy or link, not {mode!r}")
-        plan = export_plan(result, _absolute(dest))
+        plan = export_plan(result, _absolute(dest), clusters=clusters)
+        if not plan:
+            raise LibraryError("nothing to export: those clusters hold no pictures")
         operation = {"move": self.journal.move, "copy": self.journal.copy,
                      "link": self.journal.symlink}[mode]
         with self.journal.action(f"cluster-{mode}", f"{mode} {len(plan)} file(s) into "
                                  f"{dest}") as action:
+            for folder in sorted({str(dst.parent) for _, dst in plan}):
+                self.journal.make_folders(action, folder)
             for n, (src, dst) in enumerate(plan, start=1):
                 operation(action, str(src), str(dst))  # the journal takes str
                 if progress:
@@ -637,6 +800,40 @@ class Library:
             (limit,),
         ).fetchall()
 
+    def actions(self, limit: int = 50, offset: int = 0) -> list[journal_log.ActionEntry]:
+        """The journal, newest first: each action with what it moved or changed."""
+        return journal_log.actions(self.conn, self.dir, limit, offset)
+
+    def count_actions(self) -> int:
+        return journal_log.count_actions(self.conn)
+
+    def trash_contents(self, limit: int = 500) -> list[journal_log.TrashItem]:
+        return journal_log.trash_contents(self.conn, self.dir, limit)
+
+    def restore_from_trash(self, entries: Sequence[int]) -> journal_log.RestoreResult:
+        """Put trashed pictures back (one undoable action); `entries` from trash_contents."""
+        return journal_log.restore(self.conn, self.journal, self.dir, entries)
+
+    def change_token(self) -> str:
+        """Differs whenever pictures, the journal or duplicate decisions changed."""
+        return journal_log.change_token(self.conn)
+
+    def align_pair(self, a: int, b: int) -> PairAlignment | None:
+        """Where two copies show the same content (crop boxes), for comparing them."""
+        from illudex.dupes.align import align_pair  # numpy, OpenCV
+
+        return align_pair(self.conn, a, b)
+
+    def dataset(self, query: str | None = None, *, paths: Sequence[str | Path] = (),
+                ids: Sequence[int] = (), booru: dict[str, object] | None = None) -> Dataset:
+        """A training-set pipeline from a query, folders, chosen pictures or a booru
+        search: `.attach(step, **params)...export(format, dir)` (illudex.dataset.chain)."""
+        from illudex.dataset.chain import Dataset
+        from illudex.dataset.spec import SourceSpec
+
+        return Dataset(self, SourceSpec(query=query, paths=tuple(map(str, paths)),
+                                        ids=tuple(ids), booru=booru))
+
 
 @dataclass(frozen=True)
 class ImageTag:
@@ -652,6 +849,12 @@ def _read_text(path: str) -> str | None:
             return f.read()
     except FileNotFoundError:
         return None
+
+
+def _model_source(name_or_path: str) -> str:
+    from illudex.models.registry import model_source
+
+    return model_source(name_or_path)
 
 
 def _absolute(path: str | Path) -> str:

@@ -60,7 +60,7 @@ def thumbnail(lib: Library, image_id: int, size: int = 256) -> Path:
 def _check_unchanged(path: str, size: int, mtime_ns: int) -> None:
     """A file that changed since the scan would get a thumbnail filed under old content."""
     try:
-        st = os.stat(path)
+        st = os.lstat(path)  # a file replaced by a link is not the scanned picture
     except OSError as e:
         raise ThumbnailError(f"{path}: cannot read the file ({e.strerror or e})") from None
     if st.st_size != size or st.st_mtime_ns != mtime_ns:

@@ -54,7 +54,8 @@ def test_json_report_shape(runner: CliRunner, tmp_path: Path, art: Path) -> None
     assert list(report) == ["groups", "alternates", "errors"]
     assert report["groups"] == [{
         "relation": "near", "keep": str(art / "a.png"),
-        "reason": "more tags (2 vs 1)",  # than the runner-up, its exact copy
+        # The half-size JPEG is an edited copy; between the exact copies, the tags decide.
+        "reason": "the others: downscaled (150×100 vs 300×200); then more tags (2 vs 1)",
         "files": [str(art / "a.png"), str(art / "b_copy.png"), str(art / "c_small.jpg")]}]
     assert report["alternates"] == [] and report["errors"] == []
     exact = dupes_json(runner, tmp_path / "lib", "find", art, "--exact-only")
@@ -141,9 +142,13 @@ def test_mark(runner: CliRunner, tmp_path: Path, art: Path) -> None:
                                                        str(art / "b_copy.png")]]
     assert "exactly one of" in invoke(runner, lib, "dupes", "mark", art / "a.png",
                                       art / "other.png", code=1).output
-    unknown = invoke(runner, lib, "dupes", "mark", art / "a.png", tmp_path / "nope.png",
+    missing = invoke(runner, lib, "dupes", "mark", art / "a.png", tmp_path / "nope.png",
+                     "--alternate", code=2)
+    assert "no such file or folder" in missing.output
+    (tmp_path / "elsewhere.png").write_bytes((art / "a.png").read_bytes())
+    unknown = invoke(runner, lib, "dupes", "mark", art / "a.png", tmp_path / "elsewhere.png",
                      "--alternate", code=1)
-    assert "not in the catalog" in unknown.output
+    assert "not in the catalog" in " ".join(unknown.output.split())
 
 
 def test_two_fresh_libraries_give_identical_json(runner: CliRunner, tmp_path: Path) -> None:

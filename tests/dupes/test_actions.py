@@ -4,6 +4,7 @@ a killed action leaves every file whole and can still be undone."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -301,3 +302,114 @@ def _journal_rows(catalog: Path) -> int:
             conn.close()
     except sqlite3.Error:
         return 0
+
+
+# --- two names for one file; files changed between the report and the move ----------
+
+
+def test_links_are_never_duplicates_and_nothing_outside_the_folder_moves(
+    tmp_path: Path, make_picture
+) -> None:
+    """The issue's reproduction, through the real command: a link that wins the keeper
+    choice (it has a caption), a linked folder and a linked file from outside."""
+    work, out = tmp_path / "s" / "w", tmp_path / "s" / "out"
+    real = make_picture(work / "real.png", size=(80, 60), seed=1)
+    os.symlink("real.png", work / "zlink.png")
+    (work / "zlink.txt").write_text("1girl, solo")
+    external = make_picture(out / "external.png", size=(80, 60), seed=2)
+    os.symlink(out, work / "ext_dir")
+    os.symlink(external, work / "ext_file.png")
+    before = {p: p.read_bytes() for p in (real, external)}
+    done = subprocess.run(
+        [str(ILLUDEX), "dupes", str(work), "--library", str(tmp_path / "s" / "L"), "--trash",
+         "--yes", "--json"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["groups"] == []
+    assert {p: p.read_bytes() for p in (real, external)} == before
+    assert os.path.islink(work / "zlink.png") and os.path.exists(work / "zlink.png")
+
+
+def test_one_file_under_two_names_in_two_folders_is_never_its_own_duplicate(
+    library: Library, tmp_path: Path, make_picture
+) -> None:
+    """A hard link between two library folders: the catalog holds both names (each walk
+    sees one). The report does not call them duplicates, and a move planned from an
+    older report refuses: it would free nothing."""
+    first = make_picture(tmp_path / "one" / "a.png", size=(80, 60), seed=1)
+    (tmp_path / "two").mkdir()
+    os.link(first, tmp_path / "two" / "a.png")
+    library.scan([tmp_path / "one", tmp_path / "two"])
+    assert library.dupes([tmp_path]).groups == []
+    rows = {Path(r.path).parent.name: r for r in library.images(library.image_ids([tmp_path]))
+            .values()}
+    move = PlannedMove(rows["two"].path, None, rows["one"].path, rows["two"], rows["one"])
+    result = library.resolve_dupes([move])
+    assert result.done == [] and "one file under two names" in result.failed[0]["error"]
+    assert first.exists() and (tmp_path / "two" / "a.png").exists()
+
+
+def _report_then(library: Library, art: Path, change) -> tuple[list[PlannedMove], object]:
+    library.scan([art])
+    moves = library.plan_dupes(library.dupes([art]))
+    change(moves)  # the folder changes after the report, before the move
+    return moves, library.resolve_dupes(moves)
+
+
+def test_a_file_replaced_by_other_content_after_the_report_stays(
+    library: Library, copies: Path, make_picture
+) -> None:
+    def replace(moves: list[PlannedMove]) -> None:
+        make_picture(moves[0].src, size=(80, 60), seed=9)  # a new, different picture
+
+    moves, result = _report_then(library, copies, replace)
+    assert [f["path"] for f in result.failed] == [moves[0].src]
+    assert "changed since it was compared" in result.failed[0]["error"]
+    assert [src for src, _ in result.done] == [moves[1].src]
+    assert Path(moves[0].src).exists()
+
+
+def test_a_touched_file_with_the_same_bytes_still_moves(
+    library: Library, copies: Path
+) -> None:
+    def touch(moves: list[PlannedMove]) -> None:
+        os.utime(moves[0].src, ns=(1, 1))  # the mtime moved: the digest decides
+
+    _, result = _report_then(library, copies, touch)
+    assert result.failed == [] and len(result.done) == 2
+
+
+@pytest.mark.parametrize("how", ["deleted", "replaced", "linked"])
+def test_a_keeper_gone_or_changed_after_the_report_skips_its_group(
+    library: Library, copies: Path, make_picture, tmp_path: Path, how: str
+) -> None:
+    def change(moves: list[PlannedMove]) -> None:
+        keeper = Path(moves[0].keeper)
+        keeper.unlink()
+        if how == "replaced":
+            make_picture(keeper, size=(80, 60), seed=9)
+        elif how == "linked":  # a link to one of the files that would go
+            os.symlink(moves[0].src, keeper)
+
+    before = snapshot(copies)
+    _, result = _report_then(library, copies, change)
+    assert result.done == [] and len(result.failed) == 2
+    assert all(f["error"].startswith("group skipped: the picture to keep") for f in
+               result.failed), result.failed
+    after = snapshot(copies)
+    assert {m: after[m] for m in ("a.png", "sub/a.png")} == \
+        {m: before[m] for m in ("a.png", "sub/a.png")}
+
+
+def test_a_file_replaced_by_a_link_to_outside_is_not_moved(
+    library: Library, copies: Path, tmp_path: Path
+) -> None:
+    secret = tmp_path / "elsewhere" / "secret.png"
+    secret.parent.mkdir()
+
+    def link(moves: list[PlannedMove]) -> None:
+        shutil.move(moves[0].src, secret)
+        os.symlink(secret, moves[0].src)
+
+    moves, result = _report_then(library, copies, link)
+    assert "now a symbolic link" in result.failed[0]["error"]
+    assert secret.exists() and os.path.islink(moves[0].src)

@@ -87,3 +87,30 @@ def test_decode_rejects_foreign_bytes_with_a_clear_message() -> None:
     data = features.extract(drawing())
     with pytest.raises(ValueError, match="wrong size"):
         features.decode(data[:-5])
+
+
+def test_the_box_reduce_is_shared_with_the_quality_record_of_the_same_picture() -> None:
+    """The scan runs the features, then the quality record, on one decode: the reduce
+    is made once, and the record is the same whether or not the features ran first."""
+    import io
+
+    from illudex.dupes import quality
+    from illudex.imageio import decode_file
+
+    buf = io.BytesIO()
+    drawing(5, (900, 700)).save(buf, "PNG")
+
+    def decoded():  # type: ignore[no-untyped-def]
+        return decode_file(io.BytesIO(buf.getvalue()), "a.png", side=512, coarse=True,
+                           keep_full=True)
+
+    alone = quality.extract(decoded())
+    d = decoded()
+    factor = max(d.image.size) // features.TRIM_SIDE
+    features.extract(d.image)
+    small = features.box_reduced(d.image, factor)
+    assert features.box_reduced(d.image, factor) is small  # remembered, not reduced again
+    assert np.array_equal(np.asarray(small), np.asarray(d.image.reduce(factor)))
+    assert quality.extract(d) == alone
+    other = decoded()  # another picture (equal pixels): its own reduce
+    assert features.box_reduced(other.image, factor) is not small

@@ -147,3 +147,38 @@ def test_one_alternate_pair_per_pair_of_groups() -> None:
 def test_unknown_decisions_are_refused() -> None:
     with pytest.raises(ValueError, match="unknown duplicate decision"):
         build_groups([1, 2], [], {(1, 2): "maybe"})
+
+
+
+def test_distinct_stops_chaining_and_is_never_shown() -> None:
+    relations = [rel(1, 2, similarity=0.97), rel(2, 3, similarity=0.9), rel(1, 3, "distinct", 0.4)]
+    groups, alternates = build_groups([1, 2, 3], relations, {})
+    assert groups == [[1, 2]]
+    assert alternates == []
+
+
+def test_a_chain_is_checked_against_its_representative() -> None:
+    """An original linked to its three copies, and an unrelated drawing that a single
+    link (given here as a measured duplicate score) chained to one copy: the stranger
+    is measured against the original and kept apart from it."""
+    import numpy as np
+
+    from illudex.dupes import candidates as cand
+    from illudex.dupes.groups import _check_chains
+
+    original = drawing(5)
+    w, h = original.size
+    pictures = [original, original.resize((w // 2, h // 2), Image.LANCZOS), jpeg(original),
+                ImageEnhance.Brightness(original).enhance(1.1), drawing(6)]
+    feats = [features.decode(features.extract(im)) for im in pictures]
+    spaces = [cand.content_vectors(feats), cand.frame_vectors(feats)]
+    pairs = np.array([[0, 1], [0, 2], [0, 3], [3, 4]])
+    sims = [0.99, 0.99, 0.98, 0.9]
+    linked = np.array([[s, 0.0, 1.0, 0.0, 0.0] for s in sims])
+    ids = [10, 11, 12, 13, 14]
+    out = _check_chains(feats, ids, spaces, pairs, linked, DEFAULT_THRESHOLD)
+    assert [(r.a, r.b, r.relation) for r in out] == [(10, 14, "distinct")]
+    links = [rel(ids[i], ids[j], similarity=s)
+             for (i, j), s in zip(pairs.tolist(), sims, strict=True)]
+    groups, _ = build_groups(ids, [*links, *out], {})
+    assert groups == [[10, 11, 12, 13]]

@@ -1,5 +1,6 @@
-"""Which copy to keep: higher resolution > lossless > larger file > has tags > older, the
-order changeable, and a reason in words."""
+"""Which copy to keep: by default the original (what the engine's pairwise verdicts say,
+see test_keeper_original.py) > lossless > has tags > older; any order of the criteria
+(resolution, larger file ...) on request; and a reason in words."""
 
 from __future__ import annotations
 
@@ -14,7 +15,10 @@ BASE = Candidate(path="/art/a.jpg", width=800, height=600, format="JPEG", size=1
                  mtime_ns=2_000, n_tags=0)
 
 
-def keep(*candidates: Candidate, preference: tuple[str, ...] = DEFAULT_PREFERENCE):
+OLD = ("resolution", "lossless", "size", "tags", "older")  # the mechanics, by --prefer
+
+
+def keep(*candidates: Candidate, preference: tuple[str, ...] = OLD):
     chosen, reason = choose_keeper(list(candidates), preference)
     # The same input in any order keeps the same file.
     for order in itertools.permutations(candidates):
@@ -22,8 +26,24 @@ def keep(*candidates: Candidate, preference: tuple[str, ...] = DEFAULT_PREFERENC
     return chosen.path, reason
 
 
-def test_default_order_is_resolution_lossless_size_tags_older() -> None:
-    assert DEFAULT_PREFERENCE == ("resolution", "lossless", "size", "tags", "older")
+def test_default_order_is_original_lossless_tags_older() -> None:
+    # No file size: blur, captions and borders all make a PNG larger.
+    assert DEFAULT_PREFERENCE == ("original", "lossless", "tags", "older")
+
+
+def test_original_names_what_set_the_others_apart() -> None:
+    orig = replace(BASE, path="/art/z.png", original=2.0)
+    blur = replace(BASE, path="/art/a.png", original=-1.0, defect="blurred", size=900_000)
+    border = replace(BASE, path="/art/b.png", original=-1.0, defect="16 px border")
+    assert keep(orig, blur, border, preference=DEFAULT_PREFERENCE) == (
+        "/art/z.png", "the others: blurred; 16 px border")
+    twin = replace(orig, path="/art/y.png", n_tags=2)
+    assert keep(orig, blur, twin, preference=DEFAULT_PREFERENCE) == (
+        "/art/y.png", "the others: blurred; then more tags (2 vs 0)")
+    same = replace(orig, path="/art/x.png")
+    assert keep(orig, same, blur, preference=DEFAULT_PREFERENCE) == (
+        "/art/x.png",
+        "the others: blurred; the rest identical by every criterion; kept the first by path")
 
 
 def test_higher_resolution_wins_over_everything_else() -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from illudex.library import Library
+from illudex.library import Library, scan_analysers
 
 N_FILES = 300
 ILLUDEX = Path(sys.executable).with_name("illudex")
@@ -63,7 +63,7 @@ def check_catalog(library_dir: Path) -> int:
         for path, size in rows:
             assert os.path.getsize(path) == size
         features = lib.conn.execute("SELECT COUNT(*) FROM features").fetchone()[0]
-        assert features == len(rows)  # no half-stored picture
+        assert features == len(rows) * len(scan_analysers())  # no half-stored picture
         return len(rows)
 
 

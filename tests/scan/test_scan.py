@@ -245,7 +245,8 @@ def test_a_picture_that_breaks_leaves_the_catalog_with_an_error(
 
 def test_missing_folder_is_reported(library: Library, tmp_path: Path) -> None:
     report = library.scan([tmp_path / "nowhere"])
-    assert report.errors == [{"path": str(tmp_path / "nowhere"), "error": "folder not found"}]
+    assert report.errors == [{"path": str(tmp_path / "nowhere"),
+                              "error": "no such file or folder"}]
 
 
 @pytest.mark.parametrize("nested", [False, True])

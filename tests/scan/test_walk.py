@@ -1,4 +1,4 @@
-"""Walking folders: every picture, sorted, robust to loops, odd names and unreadable folders."""
+"""Walking folders: every picture, sorted, robust to links, odd names and unreadable folders."""
 
 from __future__ import annotations
 
@@ -33,36 +33,62 @@ def test_trash_and_excluded_folders_are_left_out(tmp_path: Path) -> None:
     touch(tmp_path / TRASH_DIR_NAME / "1" / "gone.png")
     touch(tmp_path / ".git" / "x.png")
     touch(tmp_path / "library" / "trash" / "old.png")
-    # Excluded by identity, whatever spelling the walk meets it by.
+    # A link to it is a link: never followed.
     os.symlink(tmp_path / "library", tmp_path / "lib-link")
     result = walk(str(tmp_path), frozenset({str(tmp_path / "library")}))
     assert [Path(f.path).name for f in result.files] == ["keep.png"]
     # Left out on purpose, so the scan must not take the pictures in them as deleted.
-    assert sorted(Path(p).name for p in result.unlisted) == [TRASH_DIR_NAME, "lib-link",
-                                                             "library"]
+    assert sorted(Path(p).name for p in result.unlisted) == [TRASH_DIR_NAME, "library"]
+    assert [Path(e.path).name for e in result.errors] == ["lib-link"]
 
 
-def test_symlink_loops_are_reported_and_walked_once(tmp_path: Path) -> None:
-    touch(tmp_path / "a" / "pic.png")
-    os.symlink(tmp_path, tmp_path / "a" / "up")  # a/up -> root: a loop
-    os.symlink("self.png", tmp_path / "self.png")  # a link to itself
-    os.symlink(tmp_path / "missing.png", tmp_path / "broken.png")
-    result = walk(str(tmp_path))
-    assert [f.path for f in result.files] == [str(tmp_path / "a" / "pic.png")]
+def test_the_excluded_folder_is_known_by_identity(tmp_path: Path) -> None:
+    touch(tmp_path / "art" / "keep.png")
+    touch(tmp_path / "art" / "library" / "trash" / "old.png")
+    os.symlink(tmp_path / "art", tmp_path / "art-link")  # the folder given is a link
+    result = walk(str(tmp_path / "art-link"), frozenset({str(tmp_path / "art" / "library")}))
+    assert [Path(f.path).name for f in result.files] == ["keep.png"]
+    assert [Path(p).name for p in result.unlisted] == ["library"]
+
+
+def test_symbolic_links_are_reported_and_never_followed(tmp_path: Path) -> None:
+    """The issue's reproduction: links to a picture beside them, to a folder and to a
+    picture outside the folder scanned, a loop, a link to itself and a broken link."""
+    root, outside = tmp_path / "w", tmp_path / "out"
+    real = touch(root / "real.png")
+    touch(outside / "external.png")
+    os.symlink("real.png", root / "zlink.png")
+    os.symlink(outside, root / "ext_dir")
+    os.symlink(outside / "external.png", root / "ext_file.png")
+    os.symlink(root, root / "up")  # a loop
+    os.symlink("self.png", root / "self.png")
+    os.symlink(tmp_path / "missing.png", root / "broken.png")
+    os.symlink(tmp_path / "notes.md", root / "notes.md")  # not a picture: not mentioned
+    result = walk(str(root))
+    assert [f.path for f in result.files] == [str(real)]
     errors = {Path(e.path).name: e.error for e in result.errors}
-    assert "symlink loop" in errors["up"]
-    assert "Too many levels of symbolic links" in errors["self.png"]
-    assert errors["broken.png"] == "broken symlink"
+    assert sorted(errors) == ["broken.png", "ext_dir", "ext_file.png", "self.png", "up",
+                              "zlink.png"]
+    assert errors["ext_dir"].startswith(f"symbolic link to the folder {outside}: not followed")
+    assert errors["zlink.png"].startswith(f"symbolic link to {real}: not followed")
 
 
-def test_symlinked_files_and_folders_are_followed(tmp_path: Path) -> None:
-    real = touch(tmp_path / "elsewhere" / "real.png")
-    (tmp_path / "root").mkdir()
-    os.symlink(real, tmp_path / "root" / "linked.png")
-    os.symlink(tmp_path / "elsewhere", tmp_path / "root" / "folder")
+def test_a_folder_given_as_a_link_is_walked(tmp_path: Path) -> None:
+    touch(tmp_path / "elsewhere" / "real.png")
+    os.symlink(tmp_path / "elsewhere", tmp_path / "root")
     result = walk(str(tmp_path / "root"))
-    assert [Path(f.path).relative_to(tmp_path / "root").as_posix() for f in result.files] == [
-        "folder/real.png", "linked.png"]
+    assert [f.path for f in result.files] == [str(tmp_path / "root" / "real.png")]
+
+
+def test_hard_links_are_one_picture_listed_once(tmp_path: Path) -> None:
+    first = touch(tmp_path / "a" / "first.png", b"same inode")
+    os.link(first, tmp_path / "b.png")
+    os.link(first, tmp_path / "a" / "second.png")
+    touch(tmp_path / "c.png", b"same inode")  # same bytes, another file: listed
+    result = walk(str(tmp_path))
+    assert [Path(f.path).relative_to(tmp_path).as_posix() for f in result.files] == [
+        "a/first.png", "c.png"]
+    assert result.errors == []
 
 
 def test_non_files_with_picture_names_are_skipped(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -153,3 +154,48 @@ def test_tags_for_sidecar_orders_and_filters(tmp_path):
     out = tags_for_sidecar(conn, [a, empty], min_model_score=0.5)
     assert out == {a: ["samus_aran", "zzz_user_tag", "smile"], empty: []}
     assert "general" in tags_for_sidecar(conn, [a], include_rating=True)[a]
+
+
+def test_a_tag_edit_and_its_journal_entry_commit_together(tmp_path):
+    """A process that dies between making an edit and journalling it must leave neither:
+    an edit that is not journalled cannot be undone, and `undo` would reverse the edit
+    before it instead. The death is a real failure of the journal's INSERT (a trigger)."""
+    from illudex.library import Library
+
+    lib = Library.open(tmp_path / "lib")
+    try:
+        image = add_image(lib.conn, "/a.png", ["1girl"])
+        first = lib.add_tags([image], ["smile"])
+        lib.conn.execute("CREATE TEMP TRIGGER die BEFORE INSERT ON actions "
+                         "BEGIN SELECT RAISE(ABORT, 'killed'); END")
+        with pytest.raises(sqlite3.IntegrityError, match="killed"):
+            lib.add_tags([image], ["frown"])
+        lib.conn.execute("DROP TRIGGER die")
+        assert image_tag_names(lib.conn, image) == {"1girl", "smile"}
+        assert len(list_tag_edits(lib.conn)) == 1
+        report = lib.undo()
+        assert report.action_id == first and report.conflicts == []
+        assert image_tag_names(lib.conn, image) == {"1girl"}
+    finally:
+        lib.close()
+
+
+def test_undoing_a_tag_edit_and_marking_it_undone_commit_together(tmp_path):
+    """A failure after the catalog was put back but before the journal noted it would
+    leave an undone edit the journal still offers (and a second undo that fails)."""
+    from illudex.library import Library
+
+    lib = Library.open(tmp_path / "lib")
+    try:
+        image = add_image(lib.conn, "/a.png", ["1girl"])
+        lib.add_tags([image], ["smile"])
+        lib.conn.execute("CREATE TEMP TRIGGER die BEFORE UPDATE ON journal "
+                         "BEGIN SELECT RAISE(ABORT, 'killed'); END")
+        with pytest.raises(sqlite3.IntegrityError, match="killed"):
+            lib.undo()
+        lib.conn.execute("DROP TRIGGER die")
+        assert image_tag_names(lib.conn, image) == {"1girl", "smile"}
+        assert lib.undo().conflicts == []
+        assert image_tag_names(lib.conn, image) == {"1girl"}
+    finally:
+        lib.close()

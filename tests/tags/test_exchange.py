@@ -78,3 +78,33 @@ def test_json_round_trip_keeps_the_whole_vocabulary(tmp_path):
     assert export_json(other, tmp_path / "w.json") == data
     assert list_aliases(other) == [("kancolle", "kantai_collection")]
     assert resolve(other, "舰队收藏").name == "kantai_collection"
+
+
+@pytest.mark.parametrize("document", [
+    {"tags": [5, None, ["a"], {"name": 3}, {"name": "ok_tag", "category": ["x"]}]},
+    {"aliases": {"a": 5, "b": None, "c": ["x"]}},
+    {"implications": [5, "ab", ["a"], ["a", 5], {"a": "b"}, ["a", "b", "c"]]},
+    {"translations": ["x", {"tag": 1, "lang": "ja", "name": "y"}]},
+])
+def test_json_entries_of_the_wrong_type_are_refused_one_by_one(tmp_path, document):
+    import json
+
+    conn = new_catalog(tmp_path)
+    tags = [*document.get("tags", []), {"name": "good"}]
+    (tmp_path / "v.json").write_text(json.dumps({**document, "tags": tags}), encoding="utf-8")
+    reports = import_json(conn, tmp_path / "v.json")
+    refused = sum(len(r.errors) for r in reports.values())
+    assert refused == sum(len(v) for v in document.values())
+    assert all("expected" in e for r in reports.values() for e in r.errors)
+    assert get_tag(conn, "good") is not None  # the good entry still went in
+
+
+@pytest.mark.parametrize("document", [{"tags": {"a": 1}}, {"aliases": [["a", "b"]]},
+                                      {"implications": "a b"}, {"translations": 3}])
+def test_json_parts_of_the_wrong_type_are_a_clear_error(tmp_path, document):
+    import json
+
+    conn = new_catalog(tmp_path)
+    (tmp_path / "v.json").write_text(json.dumps(document), encoding="utf-8")
+    with pytest.raises(ValueError, match="must be"):
+        import_json(conn, tmp_path / "v.json")

@@ -52,3 +52,9 @@ def test_normalise_and_write_back_round_trip() -> None:
 
 def test_sidecar_path_is_the_same_name_txt(tmp_path: Path) -> None:
     assert sidecar_path(tmp_path / "x.y.png") == tmp_path / "x.y.txt"
+
+
+@pytest.mark.parametrize("text", ["1girl， solo， yellow eyes", "1girl、solo、yellow eyes",
+                                  "1girl､ solo﹐yellow eyes", "1girl,solo﹑ yellow eyes"])
+def test_full_width_and_ideographic_commas_separate_tags(text: str) -> None:
+    assert parse_tags(text) == ["1girl", "solo", "yellow_eyes"]

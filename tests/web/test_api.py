@@ -114,7 +114,7 @@ def test_folders_named_in_requests_are_checked(
     reader: TestClient, shared_sample: SampleLibrary
 ) -> None:
     cases = ((["relative/folder"], "full path"), ([str(shared_sample.dir)], "library"),
-             (["/no/such/folder"], "no such folder"), (["/tmp\x00x"], "not a folder"))
+             (["/no/such/folder"], "no such file or folder"), (["/tmp\x00x"], "not a folder"))
     for paths, expected in cases:
         response = reader.post("/api/jobs", json={"kind": "scan", "paths": paths}, headers=CHANGE)
         assert response.status_code == 400, paths

@@ -5,7 +5,6 @@ Screenshots of every page go to test-output/screenshots/ (for people to look at)
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,29 +15,13 @@ import pytest
 from illudex.library import Library
 from illudex.web import create_app
 from illudex.web.background import BackgroundServer
+from tests.web import browserkit
+from tests.web.browserkit import TIMEOUT_MS, shot
 from tests.web.conftest import CHANGE, SampleLibrary, scanned_sample
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
-TIMEOUT_MS = 15_000
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: install Chromium (apt-get install chromium) "
-                    "to run the browser tests")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+browser = browserkit.browser  # one Chromium per module, launched as in every browser module
 
 
 @pytest.fixture
@@ -59,13 +42,6 @@ def page(browser: object) -> Iterator[object]:
     yield page
     context.close()
     assert not [e for e in errors if "Failed to load resource" not in e], errors
-
-
-def shot(page: object, name: str) -> Path:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    path = SHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=False)  # type: ignore[attr-defined]
-    return path
 
 
 def wait_for_thumbnails(page: object, at_least: int) -> None:

@@ -30,6 +30,12 @@ OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
 _loaded: dict[tuple[object, ...], ClipModel] = {}
 
 
+def forget(model: object) -> None:
+    """Drop a loaded pair from the cache (the model pool releasing it)."""
+    for key in [k for k, m in _loaded.items() if m is model]:
+        del _loaded[key]
+
+
 class ClipModel:
     """A loaded CLIP pair: `embed_images(pictures)`, `embed_batch(uint8)`, `embed_text(str)`."""
 

@@ -287,7 +287,10 @@ class _transaction:
         return self.conn
 
     def __exit__(self, kind: object, value: object, tb: object) -> None:
-        self.conn.execute("COMMIT" if kind is None else "ROLLBACK")
+        if kind is None:
+            self.conn.execute("COMMIT")
+        elif self.conn.in_transaction:  # SQLite rolls back by itself on a full disk
+            self.conn.execute("ROLLBACK")
 
 
 def _existing(conn: sqlite3.Connection, ids: Sequence[int]) -> set[int]:

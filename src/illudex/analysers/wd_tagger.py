@@ -144,6 +144,11 @@ class WDTagger:
         """Resolve, fetch if needed (progress shown), load; errors are `ModelError`s."""
         spec = resolve(name_or_path, kind="tagger")
         where = hub.ensure(spec, allow_download=allow_download)
+        from illudex.analysers.deepdanbooru import DeepDanbooruTagger, is_deepdanbooru_folder
+
+        if where.is_dir() and is_deepdanbooru_folder(where):  # same results, its own layout
+            return DeepDanbooruTagger(spec, where, device=device, threads=threads,
+                                      embeddings=embeddings)
         if where.is_file():
             model_path, csv_path = where, where.with_name("selected_tags.csv")
         else:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import sqlite3
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from illudex.catalog.schema import MIGRATIONS
@@ -12,7 +16,7 @@ def connect(path: str | Path) -> sqlite3.Connection:
     """Open (creating if needed) the catalog at `path`, migrated to the latest schema."""
     conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
     conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA journal_mode=WAL")
+    _set_wal(conn)
     # NORMAL in WAL mode survives a killed process; only an OS crash can lose the last commit.
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
@@ -22,23 +26,70 @@ def connect(path: str | Path) -> sqlite3.Connection:
     return conn
 
 
+def _set_wal(conn: sqlite3.Connection, patience: float = 30.0) -> None:
+    """Switch a catalog to WAL mode. On a new file the switch needs the file to itself,
+    and SQLite answers "database is locked" at once, without waiting, while another
+    process opening it holds a lock: try again for a while."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 def migrate(conn: sqlite3.Connection) -> None:
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    """Bring the schema up to date. Two processes may open a new catalog at once: the
+    version is read again under the write lock, so each migration runs exactly once."""
+    if _version(conn) == len(MIGRATIONS):
+        return  # the common case: no lock taken
+    with write_transaction(conn):
+        version = _version(conn)
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            for statement in _statements(script):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version={number}")
+
+
+def _version(conn: sqlite3.Connection) -> int:
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
     if version > len(MIGRATIONS):
         raise RuntimeError(
             f"this catalog has schema version {version}, newer than this illudex "
             f"({len(MIGRATIONS)}): upgrade illudex"
         )
-    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            for statement in _statements(script):
-                conn.execute(statement)
-            conn.execute(f"PRAGMA user_version={number}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+    return version
+
+
+@contextlib.contextmanager
+def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE … COMMIT on an autocommit connection, rolled back on any error."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException:
+        rollback(conn)
+        raise
+
+
+def rollback(conn: sqlite3.Connection) -> None:
+    """Roll back the open transaction, if SQLite has not already done so: on a full disk
+    (or an I/O error) it rolls back by itself, and a second ROLLBACK would raise
+    "no transaction is active" in place of the error that matters."""
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """A write failed for want of space: SQLite's SQLITE_FULL, or ENOSPC/EDQUOT from the OS."""
+    if isinstance(error, sqlite3.Error):
+        return getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or \
+            "database or disk is full" in str(error)
+    return isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
 def _statements(script: str) -> list[str]:

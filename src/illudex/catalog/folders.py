@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import time
 
+from illudex.catalog.db import rollback
 from illudex.paths import is_under, to_catalog
 
 
@@ -32,7 +33,7 @@ def ensure_folder(conn: sqlite3.Connection, path: str) -> int:
                 conn.execute("DELETE FROM folders WHERE id = ?", (old_id,))
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        rollback(conn)  # SQLite may have rolled back itself (disk full)
         raise
     return new_id
 

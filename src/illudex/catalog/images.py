@@ -181,3 +181,16 @@ def set_sidecar_tags(
         ((image_id, ids[n]) for n in dict.fromkeys(names)),
     )
     conn.execute("UPDATE images SET sidecar_mtime_ns = ? WHERE id = ?", (mtime_ns, image_id))
+
+
+def scanned_since(conn: sqlite3.Connection, since: float) -> list[tuple[int, float]]:
+    """Present pictures read (new or changed content) after `since`: (id, scanned_at)."""
+    return [(int(i), float(t)) for i, t in conn.execute(
+        "SELECT id, scanned_at FROM images WHERE scanned_at > ? AND folder_id IS NOT NULL "
+        "ORDER BY scanned_at", (since,))]
+
+
+def last_scanned(conn: sqlite3.Connection) -> float:
+    """When the catalog last read a picture (0.0 for an empty catalog)."""
+    value = conn.execute("SELECT MAX(scanned_at) FROM images").fetchone()[0]
+    return float(value or 0.0)

@@ -301,4 +301,58 @@ CREATE TRIGGER embeddings_generation_delete AFTER DELETE ON embeddings BEGIN
     ON CONFLICT (model) DO UPDATE SET generation = generation + 1;
 END;
 """,
+    # 4: keepers a person chose for a duplicate group, by content (like dupe_decisions):
+    # the picture with this digest is the keeper of whatever group holds it. And the
+    # finder's verdicts on which copy of each group is the original, cached like the
+    # relations (keyed by the groups' digests), so that a re-run loads no numpy.
+    """
+CREATE TABLE dupe_keepers (
+    digest TEXT PRIMARY KEY,
+    at REAL NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE dupe_keeper_cache (
+    fingerprint TEXT PRIMARY KEY,
+    relations TEXT NOT NULL,
+    at REAL NOT NULL
+);
+""",
+    # 5: what the dataset's model steps found on a picture (faces, heads, people; its
+    # class scores), by content like the dupe decisions: a later pipeline reads it instead
+    # of running the model, and search filters on it (faces:1, class:illustration).
+    """
+CREATE TABLE model_results (
+    digest TEXT NOT NULL,       -- the picture's content digest (images.digest)
+    kind TEXT NOT NULL,         -- 'face' | 'head' | 'person' | 'halfbody' | 'class'
+    recipe TEXT NOT NULL,       -- JSON: the model's source and the step's settings
+    model TEXT NOT NULL,        -- the model as the step named it
+    count INTEGER,              -- detections: boxes found; NULL for classes
+    label TEXT,                 -- classes: the best label; NULL for detections
+    data TEXT NOT NULL,         -- JSON: {"size": [w, h], "boxes": [...]} or {label: score}
+    at REAL NOT NULL,
+    PRIMARY KEY (digest, kind, recipe)
+) WITHOUT ROWID;
+CREATE INDEX model_results_label ON model_results(kind, label);
+""",
+    # 6: the web server's jobs (scan, tag, embed, dataset builds), kept as they run so a
+    # restart shows finished and failed ones with their reasons and resumes interrupted ones.
+    # AUTOINCREMENT: an id once shown (a link to a dataset report) never names another job.
+    """
+CREATE TABLE jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,             -- 'scan' | 'tag' | 'embed' | 'dataset' | 'cluster'
+    params TEXT NOT NULL,           -- JSON: what re-submitting the job needs
+    state TEXT NOT NULL,            -- queued | running | done | failed | stopped | interrupted
+    done INTEGER NOT NULL DEFAULT 0,
+    total INTEGER NOT NULL DEFAULT 0,
+    message TEXT NOT NULL DEFAULT '',   -- one line: the reason of a failure
+    detail TEXT NOT NULL DEFAULT '',
+    summary TEXT NOT NULL DEFAULT '{}', -- JSON: the counts of the result
+    errors TEXT NOT NULL DEFAULT '[]',  -- JSON: the first per-file errors
+    error_count INTEGER NOT NULL DEFAULT 0,
+    resumable INTEGER NOT NULL DEFAULT 0,  -- interrupted and not yet resumed
+    resumed_from INTEGER,           -- the interrupted job this one re-runs
+    started REAL NOT NULL,
+    finished REAL
+);
+""",
 ]

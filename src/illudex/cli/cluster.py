@@ -23,6 +23,7 @@ from illudex.cli.common import (
     console,
     err_console,
     fail,
+    non_empty_path,
     open_library,
     print_json,
     progress_bar,
@@ -66,12 +67,14 @@ def run_command(
     ] = None,
     svd: Annotated[str, typer.Option(
         help="Reduce tags to N dimensions first: N, auto or none.")] = "auto",
-    seed: Annotated[int, typer.Option(help="Random seed (same seed, same clusters).")] = 0,
+    seed: Annotated[int, typer.Option(
+        min=0, max=2**32 - 1, help="Random seed (same seed, same clusters).")] = 0,
     min_size: Annotated[int, typer.Option(
         min=1, help="Clusters smaller than this are flagged tiny.")] = 3,
     map_png: Annotated[Path | None, typer.Option(
-        "--map", help="Save a 2D map of the clusters as this PNG.")] = None,
+        "--map", parser=non_empty_path, help="Save a 2D map of the clusters as this PNG.")] = None,
     export: Annotated[Path | None, typer.Option(
+        parser=non_empty_path,
         help="Put each cluster's pictures (and captions) in a folder named by its label.")
     ] = None,
     move: Annotated[bool, typer.Option("--move", help="Export by moving the files.")] = False,
@@ -193,8 +196,11 @@ def _value(raw: str) -> Any:
 
 def _selection(lib: Library, target: str, quiet: bool) -> list[int]:
     """A folder's pictures (scanning it first), or those a query matches."""
+    if not target.strip():
+        fail("an empty PATH_OR_QUERY (an unset variable?): name a folder or write a query",
+             code=2)
     folder = Path(target).expanduser()
-    if folder.is_dir():
+    if folder.is_dir() or folder.is_file():  # a picture is the folder of one
         run_scan(lib, [folder], quiet=quiet)
         return lib.image_ids([folder])
     return query_ids(lib, target)

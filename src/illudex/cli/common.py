@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
+import os
+import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,27 +23,78 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from illudex.catalog.db import is_disk_full
 from illudex.library import ENV_LIBRARY, Library, LibraryError
 
 console = Console()
 err_console = Console(stderr=True)
 
+MAX_INT = 2**63 - 1  # ids, counts and limits end up as SQLite integers
+
+
+def _path(text: str, must_exist: bool) -> Path:
+    """A path given on the command line: never empty (an unset shell variable would
+    otherwise mean the current folder), and, for inputs, one that exists."""
+    if isinstance(text, Path):
+        return text
+    if not str(text).strip():
+        raise typer.BadParameter("an empty path (an unset variable?): name a file or folder")
+    if must_exist and not os.path.lexists(os.path.expanduser(text)):
+        raise typer.BadParameter(f"{text}: no such file or folder")
+    return Path(text)
+
+
+def existing_path(text: str) -> Path:
+    return _path(text, must_exist=True)
+
+
+def non_empty_path(text: str) -> Path:
+    return _path(text, must_exist=False)
+
+
 LibraryOption = Annotated[
     Path | None,
     typer.Option(
-        "--library", "-L", envvar=ENV_LIBRARY, show_envvar=True,
-        help="Library folder (catalog + indexes). Default: the user's data folder.",
+        "--library", "-L", envvar=ENV_LIBRARY, show_envvar=True, parser=non_empty_path,
+        help="Library folder (catalog + indexes). Default: the user's data folder. "
+             "Also accepted before the command: `illudex --library DIR scan ...`.",
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
 
 
-def open_library(path: Path | None) -> Library:
+def paths_argument(help_text: str) -> Any:
+    """Files or folders that must exist (a file counts as the folder of one picture)."""
+    return typer.Argument(help=help_text, parser=existing_path, show_default=False)
+
+
+def check_fraction(value: float, name: str, *, above_zero: bool = False) -> float:
+    """A number between 0 and 1 (typer's range check lets nan through)."""
+    if math.isnan(value) or not 0.0 <= value <= 1.0 or (above_zero and value == 0.0):
+        low = "above 0" if above_zero else "from 0"
+        fail(f"{name} must be a number {low} up to 1, not {value}", code=2)
+    return value
+
+
+@contextlib.contextmanager
+def open_library(path: Path | None) -> Iterator[Library]:
+    """The library for a command (`with open_library(p) as lib:`), closed after. A full
+    disk ends the command with one line, not a traceback: every catalog change is a
+    transaction and every file operation is journalled, so nothing is left half-done."""
     try:
-        return Library.open(path)
+        lib = Library.open(path)
     except LibraryError as e:
         fail(str(e))
         raise  # unreachable: fail exits
+    with lib:
+        try:
+            yield lib
+        except (sqlite3.Error, OSError) as e:
+            if not is_disk_full(e):
+                raise
+            where = getattr(e, "filename", None) or f"the library at {lib.dir}"
+            fail(f"disk full: no space left for {where}. Finished work is kept, nothing was "
+                 "left half-done: free some space and run the command again")
 
 
 def fail(message: str, code: int = 1) -> None:

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from illudex.cli.common import (
     DefaultGroup,
     JsonOption,
     LibraryOption,
+    check_fraction,
     confirm,
     console,
+    err_console,
     fail,
+    non_empty_path,
     open_library,
+    paths_argument,
     print_json,
     progress_bar,
 )
@@ -32,18 +38,20 @@ app = typer.Typer(cls=DefaultGroup, no_args_is_help=True,
 
 @app.command("find")
 def find(
-    paths: Annotated[list[Path], typer.Argument(help="Folders (scanned first if needed).")],
+    paths: Annotated[list[Path], paths_argument("Folders or pictures (scanned first if needed).")],
     library: LibraryOption = None,
     json_out: JsonOption = False,
     threshold: Annotated[float, typer.Option(
-        min=0.0, max=1.0, help="Similarity (0..1) above which pictures count as near duplicates."
+        min=0.0, max=1.0, callback=lambda v: check_fraction(v, "--threshold", above_zero=True),
+        help="Similarity (0..1) above which pictures count as near duplicates."
     )] = DEFAULT_THRESHOLD,
     exact_only: Annotated[bool, typer.Option(help="Only byte-identical copies.")] = False,
     prefer: Annotated[str, typer.Option(
         help="Keeper preference, best first: " + ", ".join(CRITERIA_HELP)
     )] = ",".join(DEFAULT_PREFERENCE),
     trash: Annotated[bool, typer.Option(help="Move non-keepers to the trash.")] = False,
-    move_to: Annotated[Path | None, typer.Option(help="Move non-keepers to this folder.")] = None,
+    move_to: Annotated[Path | None, typer.Option(
+        parser=non_empty_path, help="Move non-keepers to this folder.")] = None,
     dry_run: Annotated[bool, typer.Option(help="Show what --trash/--move-to would do.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
@@ -67,6 +75,9 @@ def find(
         moves = lib.plan_dupes(report, move_to)
         if dry_run or not moves:
             result = ActionResult(action_id=None, planned=moves, dry_run=True)
+            if not json_out:
+                show_plan(report, moves)
+                return
         else:
             if not json_out:
                 show_report(report)
@@ -79,12 +90,35 @@ def find(
         print_json({**report.as_json(), **result.as_json()})
     else:
         show_action(result)
+    if result.failed or result.stopped:
+        raise typer.Exit(1)  # a move that did not happen is a failure, even beside others
+
+
+@app.command("keep")
+def keep(
+    picture: Annotated[Path, typer.Argument(help="The copy to keep.")],
+    forget: Annotated[bool, typer.Option(
+        "--forget", help="Let the finder suggest the keeper again.")] = False,
+    library: LibraryOption = None,
+) -> None:
+    """Remember PICTURE as the keeper of its duplicate group (by content: survives renames)."""
+    with open_library(library) as lib:
+        try:
+            if forget:
+                done = lib.forget_keeper(picture)
+                console.print(f"Forgot the keeper choice for {picture}" if done
+                              else f"{picture} was not a chosen keeper")
+                return
+            lib.choose_keeper(lib.image_at(picture).id)
+        except LibraryError as e:
+            fail(str(e))
+    console.print(f"Keeper from now on: {picture}")
 
 
 @app.command("mark")
 def mark(
-    a: Annotated[Path, typer.Argument(help="A picture.")],
-    b: Annotated[Path, typer.Argument(help="Another picture.")],
+    a: Annotated[Path, paths_argument("A picture.")],
+    b: Annotated[Path, paths_argument("Another picture.")],
     not_duplicate: Annotated[bool, typer.Option("--not-duplicate")] = False,
     alternate: Annotated[bool, typer.Option("--alternate")] = False,
     duplicate: Annotated[bool, typer.Option("--duplicate")] = False,
@@ -124,6 +158,25 @@ def show_report(report: DupesReport) -> None:
                   f"{len(report.alternates)} alternate pair(s); {len(report.errors)} error(s).")
 
 
+def show_plan(report: DupesReport, moves: list[PlannedMove]) -> None:
+    """Dry run: every group's keeper, where each other copy would go, and why. Lines are
+    not wrapped, so that a path can be copied whole."""
+    by_keeper: dict[str, list[PlannedMove]] = {}
+    for m in moves:
+        by_keeper.setdefault(m.keeper, []).append(m)
+    say = functools.partial(console.print, soft_wrap=True)
+    say("[bold]Dry run: nothing was moved.[/bold]")
+    for n, group in enumerate(report.groups, start=1):
+        say(f"Group {n} · {group.relation} · keep [green]{escape(group.keep.path)}[/green]")
+        say(f"  why: {escape(group.reason)}")
+        for m in by_keeper.get(group.keep.path, []):
+            say(f"  {escape(m.src)} → {escape(m.dst or 'trash')}")
+    size = {f.path: f.size for g in report.groups for f in g.files}
+    total = sum(size.get(m.src, 0) for m in moves)
+    say(f"{len(moves)} file(s) from {len(report.groups)} group(s) would move "
+        f"({total / 1024 / 1024:.1f} MB); `illudex dupes keep FILE` changes a keeper.")
+
+
 def show_action(result: ActionResult) -> None:
     if result.dry_run:
         table = Table("would move", "to", "keeping", title="Dry run: nothing was moved",
@@ -132,10 +185,13 @@ def show_action(result: ActionResult) -> None:
             table.add_row(m.src, m.dst or "trash", m.keeper)
         console.print(table)
         return
-    console.print(f"Moved {len(result.done)} file(s) (action {result.action_id}); "
-                  "`illudex undo` puts them back.")
+    if result.done or not result.stopped:
+        console.print(f"Moved {len(result.done)} file(s) (action {result.action_id}); "
+                      "`illudex undo` puts them back.")
     for failure in result.failed:
         console.print(f"[red]failed[/red] {failure['path']}: {failure['error']}")
+    if result.stopped:
+        err_console.print(f"[red]error:[/red] {result.stopped}", highlight=False)
 
 
 __all__ = ["PlannedMove", "app"]

@@ -11,9 +11,11 @@ from rich.table import Table
 from illudex.cli.common import (
     JsonOption,
     LibraryOption,
+    check_fraction,
     console,
     fail,
     open_library,
+    paths_argument,
     print_json,
     progress_bar,
 )
@@ -31,13 +33,17 @@ DeviceOption = Annotated[str, typer.Option(help="auto, cpu or cuda.")]
 
 
 def tag_command(
-    paths: Annotated[list[Path], typer.Argument(help="Folders (scanned first if needed).")],
+    paths: Annotated[list[Path], paths_argument("Folders or pictures (scanned first if needed).")],
     model: ModelOption = None,
     device: DeviceOption = "auto",
-    general: Annotated[float, typer.Option(help="General tag threshold.")] = 0.35,
-    character: Annotated[float, typer.Option(help="Character tag threshold.")] = 0.85,
+    general: Annotated[float, typer.Option(
+        callback=lambda v: check_fraction(v, "--general"), help="General tag threshold.")] = 0.35,
+    character: Annotated[float, typer.Option(
+        callback=lambda v: check_fraction(v, "--character"), help="Character tag threshold.")
+    ] = 0.85,
     mcut: Annotated[bool, typer.Option(help="MCut: choose thresholds per picture.")] = False,
-    batch: Annotated[int | None, typer.Option(help="Batch size (default from the model).")]
+    batch: Annotated[int | None, typer.Option(
+        min=1, max=4096, help="Batch size (default from the model).")]
     = None,
     rerun: Annotated[bool, typer.Option(help="Re-tag pictures this model already did.")] = False,
     write_txt: Annotated[bool, typer.Option(help="Write same-name .txt caption files.")] = False,
@@ -59,6 +65,7 @@ def tag_command(
 
     if existing not in POLICIES:
         fail(f"--existing must be one of {', '.join(POLICIES)}")
+    check_model_name(model)
     options = TagOptions(general_threshold=general, character_threshold=character,
                          general_mcut=mcut, character_mcut=mcut, batch_size=batch, rerun=rerun)
     results: list[TagResult] = []
@@ -85,15 +92,17 @@ def tag_command(
 
 
 def embed_command(
-    paths: Annotated[list[Path], typer.Argument(help="Folders (scanned first if needed).")],
+    paths: Annotated[list[Path], paths_argument("Folders or pictures (scanned first if needed).")],
     model: ModelOption = None,
     device: DeviceOption = "auto",
     library: LibraryOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Store CLIP image embeddings, for search by words (`text:"..."`)."""
+    """Store image embeddings: CLIP (for search by words, `text:"..."`), or any ONNX model
+    folder with an illudex.json (for search by picture, clustering, teaching tags)."""
     from illudex.models.errors import ModelError
 
+    check_model_name(model)
     with open_library(library) as lib:
         run_scan(lib, paths, quiet=json_out)
         try:
@@ -136,6 +145,7 @@ def download_command(
     from illudex.models.errors import ModelError
     from illudex.models.hub import download
 
+    check_model_name(name)
     try:
         where = download(name, progress=True)
     except ModelError as e:
@@ -152,6 +162,7 @@ def info_command(
     from illudex.models.errors import ModelError
     from illudex.models.hub import status
 
+    check_model_name(name)
     try:
         found = status(name)
     except ModelError as e:
@@ -163,6 +174,13 @@ def info_command(
     for key, value in found.to_json().items():
         table.add_row(key, str(value))
     console.print(table)
+
+
+def check_model_name(name: str | None) -> None:
+    """An empty name (an unset variable) must not quietly mean the default or this folder."""
+    if name is not None and not name.strip():
+        fail("an empty model name (an unset variable?): name a model or a model folder",
+             code=2)
 
 
 def _errors(summary: RunSummary) -> list[dict[str, str]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -9,10 +10,13 @@ import typer
 from rich.table import Table
 
 from illudex.cli.common import (
+    MAX_INT,
     JsonOption,
     LibraryOption,
     console,
+    fail,
     open_library,
+    paths_argument,
     print_json,
     progress_bar,
 )
@@ -21,13 +25,14 @@ from illudex.scan import ScanReport
 
 
 def scan_command(
-    paths: Annotated[list[Path], typer.Argument(help="Folders to index.")],
+    paths: Annotated[list[Path], paths_argument("Folders (or single pictures) to index.")],
     library: LibraryOption = None,
     json_out: JsonOption = False,
-    max_pixels: Annotated[
-        int | None, typer.Option(help="Refuse pictures with more pixels (decompression bombs).")
+    max_pixels: Annotated[int | None, typer.Option(
+        min=1, max=MAX_INT, help="Refuse pictures with more pixels (decompression bombs).")
     ] = None,
-    workers: Annotated[int | None, typer.Option(help="Decode processes (default: CPUs).")] = None,
+    workers: Annotated[int | None, typer.Option(
+        min=1, max=1024, help="Decode processes (default: CPUs).")] = None,
 ) -> None:
     """Index folders: new, changed, moved and deleted files are noticed; unchanged ones skipped."""
     with open_library(library) as lib:
@@ -44,11 +49,17 @@ def scan_command(
 def run_scan(lib: Library, paths: list[Path], quiet: bool = False) -> ScanReport:
     try:
         with progress_bar("Scanning", quiet) as update:
-            return lib.scan(paths, progress=update)
+            report = lib.scan(paths, progress=update)
     except KeyboardInterrupt:
         console.print("[yellow]Interrupted.[/yellow] Finished files are saved; "
                       "run the same command again to resume.")
         raise typer.Exit(130) from None
+    # A PATH that cannot be scanned at all is the command's failure, not a skipped file.
+    roots = {os.path.abspath(os.path.expanduser(p)) for p in paths}
+    for error in report.errors:
+        if error["path"] in roots:
+            fail(f"{error['path']}: {error['error']}")
+    return report
 
 
 def show_scan(report: ScanReport) -> None:

@@ -15,10 +15,12 @@ from rich.markup import escape
 from rich.table import Column, Table
 
 from illudex.cli.common import (
+    MAX_INT,
     JsonOption,
     LibraryOption,
     console,
     err_console,
+    existing_path,
     fail,
     open_library,
     print_json,
@@ -44,10 +46,11 @@ def search_command(
     query: Annotated[str, typer.Argument(metavar="QUERY", help=QUERY_HELP, show_default=False)],
     library: LibraryOption = None,
     json_out: JsonOption = False,
-    limit: Annotated[int, typer.Option(min=1, help="Results per page.")] = 50,
-    offset: Annotated[int, typer.Option(min=0, help="Skip this many results.")] = 0,
+    limit: Annotated[int, typer.Option(min=1, max=MAX_INT, help="Results per page.")] = 50,
+    offset: Annotated[int, typer.Option(min=0, max=MAX_INT, help="Skip this many results.")] = 0,
     in_paths: Annotated[list[Path] | None, typer.Option(
-        "--in", help="Scan this folder first and search only in it (repeatable).",
+        "--in", parser=existing_path,
+        help="Scan this folder first and search only in it (repeatable).",
     )] = None,
 ) -> None:
     """Find pictures: `illudex search "1girl -monochrome width:>=1000 sort:-size"`."""

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import errno
 import socket
-from typing import Annotated
+import threading
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
-from illudex.cli.common import LibraryOption, console, fail
+from illudex.cli.common import LibraryOption, console, existing_path, fail
+from illudex.cli.watch import (
+    MaxModelsOption,
+    ModelIdleOption,
+    setup_logging,
+    watch_in_background,
+)
 from illudex.library import LibraryError
 
 ENV_TOKEN = "ILLUDEX_TOKEN"
@@ -24,6 +32,16 @@ def serve_command(
     library: LibraryOption = None,
     upload_limit_mb: Annotated[int, typer.Option(
         min=1, max=1024, help="Largest picture accepted for search by picture (MB).")] = 32,
+    watch: Annotated[list[Path] | None, typer.Option(
+        "--watch", parser=existing_path,
+        help="Also watch this folder (repeatable): changes are indexed as they happen.")
+    ] = None,
+    model_idle: ModelIdleOption = 300.0,
+    max_models: MaxModelsOption = 0,
+    resume: Annotated[bool, typer.Option(
+        "--resume/--no-resume",
+        help="Run again the jobs a stopped server left unfinished (scan, tag, embed, dataset).")
+    ] = True,
 ) -> None:
     """Serve the web UI and the REST API (docs at /docs) for the library."""
     import uvicorn  # only this command needs the server stack
@@ -34,7 +52,7 @@ def serve_command(
         if token:
             check_token(token)
         app = create_app(library, token=token, host=host,
-                         upload_limit=upload_limit_mb * 1024 * 1024)
+                         upload_limit=upload_limit_mb * 1024 * 1024, resume=resume)
     except (InsecureBindError, LibraryError) as e:
         fail(str(e))
         return
@@ -43,8 +61,33 @@ def serve_command(
     url = f"http://{shown}:{sock.getsockname()[1]}/"
     console.print(f"illudex is at [bold]{url}{'?token=' + token if token else ''}[/bold] "
                   "(Ctrl+C stops it)", highlight=False, soft_wrap=True)
+    stop = _start_background(app, watch or [], model_idle, max_models)
     config = uvicorn.Config(app, log_level="warning", access_log=False)
-    uvicorn.Server(config).run(sockets=[sock])
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        stop.set()
+
+
+def _start_background(app: Any, watch: list[Path], model_idle: float, max_models: int
+                      ) -> threading.Event:
+    """Models released when idle; with --watch, a watcher thread. Returns its stop event."""
+    from illudex.models.pool import shared
+
+    pool = shared()
+    pool.configure(idle_s=model_idle, max_models=max_models)
+    pool.start_reaper()
+    stop = threading.Event()
+    if watch:
+        state = app.state.illudex
+        setup_logging(None)
+
+        def changed() -> None:
+            state.catalog_changed()
+            state.dupes.invalidate()
+
+        watch_in_background(state.library_dir, watch, stop, on_change=changed)
+    return stop
 
 
 def _bind(host: str, port: int) -> socket.socket:

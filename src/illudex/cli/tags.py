@@ -14,16 +14,20 @@ from rich.markup import escape
 from rich.table import Table
 
 from illudex.cli.common import (
+    MAX_INT,
     JsonOption,
     LibraryOption,
     confirm,
     console,
     fail,
+    non_empty_path,
     open_library,
+    paths_argument,
     print_json,
     progress_bar,
 )
 from illudex.cli.search import query_ids
+from illudex.cli.teach import teach_command
 from illudex.library import Library, LibraryError
 from illudex.paths import sidecar_path
 from illudex.tags.history import TagEditError
@@ -54,7 +58,7 @@ def list_command(
                                                       "(general, character, copyright, ...).")
                         ] = None,
     prefix: Annotated[str | None, typer.Option(help="Only tags starting with this.")] = None,
-    limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 50,
+    limit: Annotated[int, typer.Option(min=1, max=MAX_INT, help="At most this many.")] = 50,
     library: LibraryOption = None,
     json_out: JsonOption = False,
 ) -> None:
@@ -77,7 +81,7 @@ def list_command(
 @app.command("find")
 def find_command(
     text: Annotated[str, typer.Argument(help="A tag, alias or translation, typos allowed.")],
-    limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 10,
+    limit: Annotated[int, typer.Option(min=1, max=MAX_INT, help="At most this many.")] = 10,
     library: LibraryOption = None,
     json_out: JsonOption = False,
 ) -> None:
@@ -406,8 +410,8 @@ def _edit(what: str, count: int, dry_run: bool, yes: bool, json_out: bool,
 
 @app.command("import")
 def import_command(
-    file: Annotated[Path, typer.Argument(help="A CSV (booru antecedent_name,consequent_name "
-                                              "form accepted) or a .json export.")],
+    file: Annotated[Path, paths_argument("A CSV (booru antecedent_name,consequent_name "
+                                         "form accepted) or a .json export.")],
     kind: KindOption = None,
     library: LibraryOption = None,
     json_out: JsonOption = False,
@@ -434,7 +438,8 @@ def import_command(
 
 @app.command("export")
 def export_command(
-    file: Annotated[Path, typer.Argument(help="A .csv (with --kind) or a .json file.")],
+    file: Annotated[Path, typer.Argument(parser=non_empty_path,
+                                         help="A .csv (with --kind) or a .json file.")],
     kind: KindOption = None,
     library: LibraryOption = None,
     json_out: JsonOption = False,
@@ -451,3 +456,8 @@ def export_command(
         return
     console.print(f"Wrote {file}: " + ", ".join(f"{n} {k}" for k, n in counts.items()) + ".",
                   highlight=False)
+
+
+# --- teaching a tag (illudex.learn) -------------------------------------------------
+
+app.command("teach")(teach_command)

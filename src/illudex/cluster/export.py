@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Collection
 from pathlib import Path
 
 from illudex.cluster.result import ClusterResult
@@ -64,16 +65,21 @@ def export_plan(
     dest_dir: str | Path,
     include_outliers: bool = True,
     label_tags: int = 3,
+    clusters: Collection[int] | None = None,
 ) -> list[tuple[Path, Path]]:
     """(source, destination) pairs putting each cluster in its own folder under `dest_dir`.
+
+    `clusters` names the clusters to export (default: all, with the outliers); folder
+    names are the same as in a full export, so exporting one by one gives the same tree.
 
     Sidecars follow their image (renamed along with it when a name clash forces a new
     stem); a sidecar shared by two images (a.png, a.jpg → a.txt) goes with the first.
     """
     dest = Path(dest_dir)
     names = folder_names(result, label_tags)
-    groups = [(dest / names[c.id], c.files) for c in result.clusters]
-    if include_outliers and result.outlier_files:
+    wanted = {c.id for c in result.clusters} if clusters is None else set(clusters)
+    groups = [(dest / names[c.id], c.files) for c in result.clusters if c.id in wanted]
+    if include_outliers and clusters is None and result.outlier_files:
         groups.append((dest / OUTLIER_FOLDER, result.outlier_files))
     plan: list[tuple[Path, Path]] = []
     # Destinations and sidecar sources already planned, case-folded (Windows, macOS).

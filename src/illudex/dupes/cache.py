@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from illudex.catalog.db import is_disk_full, rollback
+
 KEEP_ENTRIES = 8
 
 
@@ -33,9 +35,11 @@ def cached(
     key: str,
     compute: Callable[[], list[Any]],
     rebuild: Callable[[dict[str, Any]], Any],
+    table: str = "dupe_cache",  # or "dupe_keeper_cache": the keepers' verdicts
 ) -> list[Any]:
     """The relations stored under `key`, or `compute()`'s, stored for next time."""
-    row = conn.execute("SELECT relations FROM dupe_cache WHERE fingerprint = ?", (key,)).fetchone()
+    assert table in ("dupe_cache", "dupe_keeper_cache")
+    row = conn.execute(f"SELECT relations FROM {table} WHERE fingerprint = ?", (key,)).fetchone()
     if row is not None:
         return [rebuild(d) for d in json.loads(row[0])]
     relations = compute()
@@ -43,15 +47,20 @@ def cached(
     conn.execute("BEGIN IMMEDIATE")
     try:
         conn.execute(
-            "INSERT OR REPLACE INTO dupe_cache (fingerprint, relations, at) VALUES (?,?,?)",
+            f"INSERT OR REPLACE INTO {table} (fingerprint, relations, at) VALUES (?,?,?)",
             (key, payload, time.time()),
         )
         conn.execute(
-            "DELETE FROM dupe_cache WHERE fingerprint NOT IN "
-            "(SELECT fingerprint FROM dupe_cache ORDER BY at DESC LIMIT ?)", (KEEP_ENTRIES,)
+            f"DELETE FROM {table} WHERE fingerprint NOT IN "
+            f"(SELECT fingerprint FROM {table} ORDER BY at DESC LIMIT ?)", (KEEP_ENTRIES,)
         )
         conn.execute("COMMIT")
+    except sqlite3.Error as e:
+        rollback(conn)  # SQLite may have rolled back by itself (a full disk does)
+        if not is_disk_full(e):
+            raise
+        # The answer stands; only the shortcut for next time is lost.
     except BaseException:
-        conn.execute("ROLLBACK")
+        rollback(conn)
         raise
     return relations

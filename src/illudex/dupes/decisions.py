@@ -1,7 +1,9 @@
-"""A person's word on a pair of pictures: remembered by content, so it survives renames."""
+"""A person's word on a pair of pictures, and on which copy of a group to keep:
+remembered by content, so it survives renames."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 
@@ -36,3 +38,33 @@ def load_decisions(conn: sqlite3.Connection) -> dict[tuple[str, str], str]:
             "SELECT digest_a, digest_b, relation FROM dupe_decisions"
         )
     }
+
+
+def choose_keeper(
+    conn: sqlite3.Connection, digest: str, group_digests: list[str] | tuple[str, ...] = ()
+) -> None:
+    """Remember `digest` as the keeper of its group; a keeper chosen before for another
+    copy of that group gives way."""
+    others = [d for d in group_digests if d != digest]
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(
+            "DELETE FROM dupe_keepers WHERE digest IN (SELECT value FROM json_each(?))",
+            (json.dumps(others),),
+        )
+        conn.execute("INSERT OR REPLACE INTO dupe_keepers (digest, at) VALUES (?, ?)",
+                     (digest, time.time()))
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def forget_keeper(conn: sqlite3.Connection, digest: str) -> bool:
+    return conn.execute("DELETE FROM dupe_keepers WHERE digest = ?", (digest,)).rowcount > 0
+
+
+def load_keepers(conn: sqlite3.Connection) -> dict[str, float]:
+    """Chosen keepers: digest → when (the latest choice wins within a group)."""
+    return dict(conn.execute("SELECT digest, at FROM dupe_keepers"))

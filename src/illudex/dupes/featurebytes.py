@@ -9,7 +9,8 @@ from __future__ import annotations
 import struct
 
 NAME = "dupes"  # analyser name in the catalog's features table
-VERSION = 2  # bump when the byte format or its meaning changes (2: decode resample)
+VERSION = 3  # bump when the byte format or its meaning changes (2: decode resample,
+# 3: the background is the paper the content shows)
 _MAGIC = b"ID2"
 # magic, light side, chroma side, frame side, has_bg, bg r g b, box x0 y0 x1 y1 (of 65535)
 _HEADER = struct.Struct("<3sBBBBBBBHHHH")

@@ -19,8 +19,9 @@ if TYPE_CHECKING:
 
 from illudex.catalog.images import ImageRow, rows_by_ids
 from illudex.dupes import featurebytes as dupe_features
+from illudex.dupes import qualitybytes
 from illudex.dupes.cache import cached, fingerprint
-from illudex.dupes.decisions import load_decisions
+from illudex.dupes.decisions import load_decisions, load_keepers
 from illudex.dupes.keeper import DEFAULT_PREFERENCE, Candidate, choose_keeper
 from illudex.dupes.relations import (
     DEFAULT_THRESHOLD,
@@ -28,6 +29,7 @@ from illudex.dupes.relations import (
     Relation,
     build_groups,
 )
+from illudex.filecheck import one_per_file
 
 Progress = Callable[[int, int], None]
 
@@ -80,6 +82,9 @@ def find_duplicates(
     by_digest: dict[str, list[ImageRow]] = defaultdict(list)
     for row in sorted(rows.values(), key=lambda r: r.id):
         by_digest[row.digest].append(row)
+    for digest, copies in by_digest.items():  # same bytes: perhaps one file, two names
+        if len(copies) > 1:
+            by_digest[digest] = one_per_file(copies)
     representative = {digest: copies[0].id for digest, copies in by_digest.items()}
     decisions = _decisions_by_id(conn, representative)
     relations = (
@@ -90,11 +95,17 @@ def find_duplicates(
     members_of = {rep: by_digest[rows[rep].digest] for rep in representative.values()}
     grouped_ids = [f.id for rep_ids in groups for rep in rep_ids for f in members_of[rep]]
     grouped_ids += [f.id for copies in by_digest.values() if len(copies) > 1 for f in copies]
-    facts = _KeeperFacts(_tag_counts(conn, grouped_ids), _content_shares(conn, grouped_ids))
+    near_groups = [[f for rep in rep_ids for f in members_of[rep]] for rep_ids in groups]
+    boxes = _content_boxes(conn, grouped_ids)
+    facts = _KeeperFacts(
+        _tag_counts(conn, grouped_ids),
+        {i: (x1 - x0) * (y1 - y0) for i, (x0, y0, x1, y1) in boxes.items()},
+        _verdicts(conn, near_groups, boxes) if "original" in options.preference else {},
+        load_keepers(conn),
+    )
     report = DupesReport()
     grouped: set[int] = set()
-    for rep_ids in groups:
-        files = [f for rep in rep_ids for f in members_of[rep]]
+    for rep_ids, files in zip(groups, near_groups, strict=True):
         report.groups.append(_group("near", files, facts, options))
         grouped.update(rep_ids)
     for rep in sorted(representative.values()):
@@ -116,6 +127,8 @@ class _KeeperFacts:
 
     tag_counts: dict[int, int]
     content: dict[int, float]
+    verdicts: dict[int, tuple[float, str]]  # image id → (original score, defect)
+    chosen: dict[str, float]  # keepers a person chose: digest → when
 
 
 def _group(
@@ -124,9 +137,14 @@ def _group(
     files = sorted(files, key=lambda f: f.path)
     if len({f.digest for f in files}) == 1:
         relation = "exact"
+    chosen = [f for f in files if f.digest in facts.chosen]
+    if chosen:  # a person's choice stands; the latest if the group holds several
+        keep = max(chosen, key=lambda f: (facts.chosen[f.digest], -f.id))
+        return DupeGroup(relation=relation, files=files, keep=keep, reason="chosen by you")
     candidates = {
         f.id: Candidate(f.path, f.width, f.height, f.format, f.size, f.mtime_ns,
-                        facts.tag_counts.get(f.id, 0), facts.content.get(f.id, 1.0))
+                        facts.tag_counts.get(f.id, 0), facts.content.get(f.id, 1.0),
+                        *facts.verdicts.get(f.id, (0.0, "")))
         for f in files
     }
     best, reason = choose_keeper(list(candidates.values()), options.preference)
@@ -195,16 +213,56 @@ def _features(conn: sqlite3.Connection, ids: list[int]) -> list[tuple[int, bytes
     return [(image_id, data) for image_id, data in rows if image_id in wanted]
 
 
-def _content_shares(conn: sqlite3.Connection, ids: list[int]) -> dict[int, float]:
-    """Share of each frame inside its trimmed borders, from the stored features."""
+@dataclass(frozen=True)
+class _Judged:
+    image_id: int
+    score: float
+    defect: str
+
+
+def _verdicts(
+    conn: sqlite3.Connection, groups: list[list[ImageRow]],
+    boxes: dict[int, tuple[float, float, float, float]],
+) -> dict[int, tuple[float, str]]:
+    """Which copy of each group the others were made from (`dupes.original`), cached
+    like the relations: a re-run over the same groups loads no numpy."""
+    items = [(f.id, f"{f.digest}:{n}") for n, files in enumerate(groups) for f in files]
+    key = fingerprint(("keeper", qualitybytes.VERSION, dupe_features.VERSION), 0.0, items)
+
+    def compute() -> list[_Judged]:
+        from illudex.dupes import original, quality  # numpy
+
+        records = {
+            image_id: quality.decode(data) for image_id, data in _rows_for(
+                conn, "SELECT image_id, data FROM features WHERE analyser = ? AND version = ? "
+                "AND image_id IN (SELECT value FROM json_each(?))",
+                [qualitybytes.NAME, qualitybytes.VERSION], [i for i, _ in items],
+            )
+        }
+        out = []
+        for files in groups:
+            copies = [original.Copy(str(f.id), f.width, f.height, f.format,
+                                    boxes.get(f.id, (0.0, 0.0, 1.0, 1.0)), records.get(f.id))
+                      for f in files if len({g.digest for g in files}) > 1]
+            for key_, verdict in original.judge(copies).items() if copies else ():
+                out.append(_Judged(int(key_), verdict.score, verdict.defect))
+        return out
+
+    return {j.image_id: (j.score, j.defect)
+            for j in cached(conn, key, compute, lambda d: _Judged(**d), "dupe_keeper_cache")}
+
+
+def _content_boxes(
+    conn: sqlite3.Connection, ids: list[int]
+) -> dict[int, tuple[float, float, float, float]]:
+    """Each frame's content inside its trimmed borders, from the stored features."""
     out = {}
     for image_id, data in _rows_for(  # the box is in the header: read only that
         conn, "SELECT image_id, substr(data, 1, ?) FROM features WHERE analyser = ? "
         "AND version = ? AND image_id IN (SELECT value FROM json_each(?))",
         [dupe_features.HEADER_SIZE, dupe_features.NAME, dupe_features.VERSION], ids,
     ):
-        x0, y0, x1, y1 = dupe_features.content_box(data)
-        out[image_id] = max(0.0, (x1 - x0) * (y1 - y0))
+        out[image_id] = dupe_features.content_box(data)
     return out
 
 

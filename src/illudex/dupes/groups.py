@@ -4,8 +4,11 @@
 could check, 'duplicate' or 'alternate' with a similarity in 0..1: the share of the
 content (ink) that stayed the same, in lightness and in colour, after the two are
 lined up. One threshold on that similarity decides duplicates (DEFAULT_THRESHOLD);
-pairs that line up but changed more than that — a recolour, a changed costume — are
-alternates.
+pairs that line up but changed more than that only in one region, or only in colour
+with every hue turned alike — a recolour, a changed costume, a prop added or erased —
+are alternates. Chains of duplicates of three or more are checked against their
+representative ('distinct' pairs are kept apart), so that look-alikes met one at a time
+(sparse sketches) do not pile up into one group.
 
 `build_groups` turns relations and the user's decisions into groups without
 chaining across a boundary: two pictures that are alternates, or marked
@@ -33,15 +36,19 @@ from illudex.dupes.relations import (  # noqa: F401 - the engine's whole interfa
 
 MIN_OVERLAP = 0.7  # lined-up contents must cover this much of each other
 ALT_REST = 0.04  # alternates: outside one region, at most this share of ink changed
+HUE_SPREAD = 0.4  # ... and where colour changed most, the hue turned alike (a recolour)
 COARSE_SIDE = 16  # first pass: every candidate pair compared at this size
 COARSE_GATE = 0.15  # ... and compared in full only if less than this share of ink changed
+COARSE_REST = 0.06  # ... or less than this outside its most changed region
 FRAME_GATE = 0.95  # try the whole-frame alignment when the frames are this alike
-ALIGN_GATE = 0.6  # try the profile alignment when the contents are this alike (cosine)
+ALIGN_GATE = 0.6  # try the profile alignment when the contents or frames are this alike
 ALIGN_RANK = 3  # ... and one is among the other's ALIGN_RANK nearest in some space
 ALIGN_STRUCTURE = 0.6  # ... and no more than this share of ink changed at 16 px
-PROFILE_GATE = 0.95  # ... and their profiles, lined up, correlate this well
+PROFILE_GATE = 0.85  # ... and their profiles, lined up, correlate this well
 MOVED = 0.03  # ... and more than this share of ink changed as stored
 REFINE_MARGIN = 0.15  # aligned pairs this close below the threshold get their map polished
+CHAIN_MARGIN = 0.15  # a chained member this far below the threshold with its representative
+# is kept apart from it
 
 Progress = Callable[[int, int], None]
 
@@ -75,8 +82,70 @@ def find_relations(
         content_cos = _row_dot(spaces[0], pairs)
         frame_cos = _row_dot(spaces[1], pairs)
         scores = _verify(features, pairs, content_cos, frame_cos, rank, threshold, progress)
-    return _classify(ids, pairs, scores, threshold)
+        relations = _classify(ids, pairs, scores, threshold)
+        relations += _check_chains(features, ids, spaces, pairs, scores, threshold)
+    relations.sort(key=lambda r: (r.a, r.b))
+    return relations
 
+
+def _check_chains(
+    features: Sequence[feat.Feature], ids: list[int], spaces: Sequence[np.ndarray],
+    pairs: np.ndarray, scores: np.ndarray, threshold: float,
+) -> list[Relation]:
+    """Single links chain: A like B, B like C, ... Z, and Z is nothing like A (sparse
+    drawings, one look-alike at a time). In every chain of three or more, each member
+    is checked against the chain's representative (the member with the most, and most
+    alike, links: the original among its copies); one clearly unlike it (CHAIN_MARGIN
+    below the threshold) is kept apart from it ('distinct'), so that it can stay only
+    with its own copies. Checking every pair instead splits real groups (a crop and a
+    bordered copy can be far apart while both are close to the original): measured in
+    docs/decisions.md."""
+    dup = (scores[:, 0] >= threshold) & (scores[:, 2] >= MIN_OVERLAP)
+    components = _components(len(features), pairs[dup])
+    known = {(int(i), int(j)): k for k, (i, j) in enumerate(pairs.tolist())}
+    strength = np.zeros(len(features))
+    np.add.at(strength, pairs[dup, 0], scores[dup, 0])
+    np.add.at(strength, pairs[dup, 1], scores[dup, 0])
+    wanted: list[tuple[int, int]] = []
+    for members in components:
+        rep = max(members, key=lambda m: (strength[m], -m))
+        wanted += [(min(rep, m), max(rep, m)) for m in members if m != rep]
+    if not wanted:
+        return []
+    check = np.array([p for p in wanted if p not in known], np.int64).reshape(-1, 2)
+    fresh = _verify(features, check, _row_dot(spaces[0], check), _row_dot(spaces[1], check),
+                    np.zeros(len(check), np.int64), threshold, None)
+    measured = {p: scores[k] for p, k in known.items()}
+    for (i, j), row in zip(check.tolist(), fresh, strict=True):
+        measured[(int(i), int(j))] = row
+    out = []
+    for i, j in wanted:
+        similarity, _, overlap, rest, spread = measured[(i, j)]
+        unlike = similarity < threshold - CHAIN_MARGIN or overlap < MIN_OVERLAP
+        if unlike and not (rest <= ALT_REST and spread <= HUE_SPREAD):  # alternates: apart anyway
+            a, b = sorted((ids[i], ids[j]))
+            out.append(Relation(a, b, "distinct", round(float(similarity), 4)))
+    return out
+
+
+def _components(n: int, edges: np.ndarray) -> list[list[int]]:
+    """Connected components of three or more nodes."""
+    parent = list(range(n))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for i, j in edges.tolist():
+        ri, rj = find(i), find(j)
+        if ri != rj:
+            parent[max(ri, rj)] = min(ri, rj)
+    groups: dict[int, list[int]] = {}
+    for x in range(n):
+        groups.setdefault(find(x), []).append(x)
+    return [g for g in groups.values() if len(g) >= 3]
 
 
 def _one_blas_thread() -> contextlib.AbstractContextManager[object]:
@@ -115,7 +184,7 @@ def _verify(
     pairs as stored at 16 px; the promising ones at 48 px; alignments only for pairs
     that fell short as stored but whose frames or contents look alike."""
     total = len(pairs)
-    best = np.zeros((total, 4))
+    best = np.zeros((total, 5))
     best[:, 1] = best[:, 3] = 1.0
     if not total:
         return best
@@ -124,16 +193,19 @@ def _verify(
         if progress:
             progress(int(total * share), total)
 
-    coarse = verify.compare(verify.prepare(features, COARSE_SIDE), pairs[:, 0], pairs[:, 1])
+    coarse = verify.compare(verify.prepare(features, COARSE_SIDE), pairs[:, 0], pairs[:, 1],
+                            shape_only=True)
     report(0.25)
     prep = verify.prepare(features)
-    fine = np.flatnonzero(coarse.structure < COARSE_GATE)  # colour may differ: alternates
+    # Colour may differ (alternates); so may one region (a part erased or replaced).
+    fine = np.flatnonzero((coarse.structure < COARSE_GATE) | (coarse.rest <= COARSE_REST))
     best[fine] = _rows(verify.compare(prep, pairs[fine, 0], pairs[fine, 1]))
     report(0.5)
     aligned = np.tile(np.eye(2, 3), (total, 1, 1))  # the map behind each pair's best
     _align_frames(prep, pairs, best, aligned, threshold, frame_cos)
     report(0.75)
-    short = ((best[:, 0] < threshold) & (content_cos >= ALIGN_GATE) & (rank < ALIGN_RANK)
+    looks_alike = np.maximum(content_cos, frame_cos) >= ALIGN_GATE
+    short = ((best[:, 0] < threshold) & looks_alike & (rank < ALIGN_RANK)
              & (best[:, 1] > MOVED) & (coarse.structure <= ALIGN_STRUCTURE))
     _align_profiles(prep, pairs, best, aligned, np.flatnonzero(short))
     _polish(prep, pairs, best, aligned, threshold)
@@ -196,23 +268,22 @@ def _try(
 
 
 def _rows(sc: verify.Scores) -> np.ndarray:
-    return np.stack([sc.similarity, sc.structure, sc.overlap, sc.rest], axis=1)
+    return np.stack([sc.similarity, sc.structure, sc.overlap, sc.rest, sc.spread], axis=1)
 
 
 def _classify(
     ids: list[int], pairs: np.ndarray, scores: np.ndarray, threshold: float
 ) -> list[Relation]:
     out = []
-    for (i, j), (similarity, _, overlap, rest) in zip(pairs.tolist(), scores, strict=True):
+    for (i, j), (similarity, _, overlap, rest, spread) in zip(pairs.tolist(), scores, strict=True):
         if overlap < MIN_OVERLAP:
             continue
         if similarity >= threshold:
             relation = "duplicate"
-        elif rest <= ALT_REST:
+        elif rest <= ALT_REST and spread <= HUE_SPREAD:
             relation = "alternate"  # same lines, other colours; or one region changed
         else:
             continue
         a, b = sorted((ids[i], ids[j]))
         out.append(Relation(a, b, relation, round(float(similarity), 4)))
-    out.sort(key=lambda r: (r.a, r.b))
     return out

@@ -10,8 +10,11 @@ from illudex.paths import is_under
 
 LOSSLESS_FORMATS = frozenset({"PNG", "BMP", "TIFF", "GIF", "PPM", "TGA"})
 RESOLUTION_TOLERANCE = 1.05  # pictures within 5 % of the most pixels count as as large
-DEFAULT_PREFERENCE: tuple[str, ...] = ("resolution", "lossless", "size", "tags", "older")
+# File size is no criterion by default: blur, text and borders all make a PNG larger.
+DEFAULT_PREFERENCE: tuple[str, ...] = ("original", "lossless", "tags", "older")
 CRITERIA_HELP = {
+    "original": "the copy the others were made from: not upscaled, downscaled, blurred, "
+                "re-encoded, captioned, cropped or bordered",
     "resolution": "more pixels of picture (borders not counted)",
     "lossless": "a lossless format (PNG, BMP, TIFF) over JPEG/WebP",
     "size": "the larger file",
@@ -35,6 +38,10 @@ class Candidate:
     # Share of the frame that is picture rather than a uniform border (1.0: no border):
     # a bordered copy has more pixels, not more picture.
     content: float = 1.0
+    # How likely the original of its group (higher: won more pairwise comparisons), and
+    # what set it apart from the best copy ("blurred", "16 px border"; "" if nothing).
+    original: float = 0.0
+    defect: str = ""
 
     @property
     def content_size(self) -> tuple[int, int]:
@@ -48,6 +55,7 @@ def _key(criterion: str) -> Callable[[Candidate], float]:
         folder = os.path.abspath(os.path.expanduser(criterion[3:]))
         return lambda c: float(is_under(c.path, folder))
     keys: dict[str, Callable[[Candidate], float]] = {
+        "original": lambda c: c.original,
         "resolution": lambda c: c.width * c.height * c.content,
         "lossless": lambda c: float(c.format.upper() in LOSSLESS_FORMATS),
         "size": lambda c: c.size,
@@ -82,6 +90,7 @@ def choose_keeper(
     if len(remaining) == 1:
         return remaining[0], "only copy"
     runner_up: tuple[str, Candidate] | None = None
+    edited: list[Candidate] = []  # dropped by "original": their edits make the reason
     for criterion in preference:
         key = _key(criterion)
         best = max(key(c) for c in remaining)
@@ -89,14 +98,26 @@ def choose_keeper(
         dropped = [c for c in remaining if c not in keep]
         if dropped:
             runner_up = (criterion, max(dropped, key=key))
+            if criterion == "original":
+                edited = dropped
         remaining = keep
         if len(remaining) == 1:
             break
     chosen = remaining[0]
     if len(remaining) > 1:
-        return chosen, "identical by every criterion; kept the first by path"
+        why = "identical by every criterion; kept the first by path"
+        return chosen, f"{_others(edited)}; the rest {why}" if edited else why
     assert runner_up is not None
-    return chosen, _reason(runner_up[0], chosen, runner_up[1])
+    reason = _reason(runner_up[0], chosen, runner_up[1])
+    if edited and runner_up[0] != "original":
+        return chosen, f"{_others(edited)}; then {reason}"
+    return chosen, _others(edited) if edited else reason
+
+
+def _others(edited: Sequence[Candidate]) -> str:
+    """"the others: blurred; 16 px border" — each edit once, in path order."""
+    said = list(dict.fromkeys(c.defect for c in edited if c.defect))
+    return "the others: " + "; ".join(said) if said else "the original of its group"
 
 
 def _as_good(criterion: str, value: float, best: float) -> bool:

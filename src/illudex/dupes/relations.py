@@ -12,9 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-ENGINE_VERSION = 1  # bump when the answer for the same features may change
+ENGINE_VERSION = 2  # bump when the answer for the same features may change
 DEFAULT_THRESHOLD = 0.85  # similarity at or above which a pair is a duplicate
-RELATIONS = ("duplicate", "alternate")
+# 'distinct': measured and unlike, though a chain of duplicates led from one to the
+# other; never shown, only kept apart.
+RELATIONS = ("duplicate", "alternate", "distinct")
 DECISIONS = ("duplicate", "alternate", "not_duplicate")
 
 
@@ -24,7 +26,7 @@ class Relation:
 
     a: int
     b: int
-    relation: str  # 'duplicate' | 'alternate'
+    relation: str  # 'duplicate' | 'alternate' | 'distinct'
     similarity: float  # 0..1: share of the content that is the same once lined up
 
 
@@ -76,6 +78,8 @@ def _merge_decisions(
             edges.append((r.similarity, *key))
         elif r.relation == "alternate":
             alternates.append((r.similarity, *key))
+            apart.append(key)
+        elif r.relation == "distinct":
             apart.append(key)
     for key, relation in sorted(decided.items()):
         if not set(key) <= known or key[0] == key[1]:

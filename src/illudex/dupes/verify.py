@@ -7,11 +7,19 @@ comparison tolerates a half-pixel shift (the trim is only so precise), and a cha
 counts fully only when it is strong: a caption in a small font fades to a faint
 smudge in a 48 px thumbnail, a changed arm or a new colour does not.
 
+Sparse pictures (line art, sketches: mostly paper) are compared on what is drawn:
+their ink is softened by a fraction of a cell and stretched away from the paper until
+its typical depth is a filled shape's (`_amplify_ink`), so that two unrelated sketches
+no longer look alike for being mostly white.
+
 Scores per pair: `structure` (share of ink whose lightness changed), `colour` (share
-of coloured ink whose colour changed), `local` (the densest change in a small window:
-an arrow that turned round), `rest` (changed share outside the most changed region:
-~0 for a recolour or a changed costume) and `overlap` (share of each picture's ink
-the other covers). `similarity = 1 - max(structure, colour, LOCAL_WEIGHT * local)`.
+of coloured ink whose colour changed), `local` (the densest change of either kind in a
+small window, strokes one cell tall left out: an arrow that turned round, a recoloured
+part, but not a caption), `rest` (changed share outside the most changed region: ~0
+for a recolour or a changed costume), `overlap` (share of each picture's ink the other
+covers) and `spread` (how inconsistently the hue turned where colour changed: a
+recolour turns every hue alike, two flags sharing a layout do not).
+`similarity = 1 - max(structure, colour, LOCAL_WEIGHT * local)`.
 
 Comparisons run on batches of pairs (numpy over a leading pair axis). Alignment
 (`box_transform`, `profile_transforms`, `refine`) finds per-axis scale and shift:
@@ -39,6 +47,14 @@ OFFSET_LIMIT = 64.0  # ... and lightness offset
 BATCH = 128  # pairs compared at once: small enough to stay in the CPU's cache
 LOCAL_WINDOW = 0.1  # side of the window for a dense local change, share of the side
 LOCAL_WEIGHT = 0.3  # a fully changed window weighs as much as this share changed overall
+INK_FAINT = 8  # paper: within this of the background; ink depth: the mean over the rest ...
+INK_DEPTH = 128.0  # ... is stretched to at least this far from the paper ...
+INK_GAIN = 8.0  # ... by at most this factor
+INK_BLUR = 0.6  # sparse ink is softened by a Gaussian of this sigma (in 48 px cells)
+SPARSE_PAPER = (0.2, 0.4)  # a picture is sparse from the first share of paper, fully at the second
+HUE_EVIDENCE = 0.02  # the hue's turn is judged on at least this share of changed colour
+AMPLIFY_CHUNK = 2048  # pictures whose ink is stretched at once
+TEXT_ROWS = 2  # a local change must be at least this many cells tall (captions are not)
 REGION_WINDOW = 0.4  # side of "one region" (a changed costume, a face), share of the side
 
 
@@ -64,6 +80,7 @@ class Scores:
     overlap: np.ndarray  # share of each picture's content that the other covers (min of both)
     local: np.ndarray  # densest change in a small window (0..1)
     rest: np.ndarray  # share of ink changed outside the most changed region (a costume)
+    spread: np.ndarray  # how inconsistently the hue turned where colour changed (0..1)
 
     @property
     def similarity(self) -> np.ndarray:
@@ -86,13 +103,73 @@ def prepare(features: Sequence[Feature], side: int = 0) -> Prepared:
         chroma = np.rint(small).astype(np.int8).reshape(len(features), 2, side // 2, side // 2)
     bg = np.array([f.background or (255, 255, 255) for f in features], np.float32)
     r, g, b = bg[:, 0], bg[:, 1], bg[:, 2]
+    bg_light = (bg.max(1) + bg.min(1)) / 2
+    has_bg = np.array([f.background is not None for f in features])
+    light = _amplify_ink(light, bg_light, has_bg)
     return Prepared(
         light=np.ascontiguousarray(light), chroma=np.ascontiguousarray(chroma),
-        bg_light=(bg.max(1) + bg.min(1)) / 2,
+        bg_light=bg_light,
         bg_chroma=np.stack([(r - g) / 2, ((r + g) / 2 - b) / 2], axis=1),
-        has_bg=np.array([f.background is not None for f in features]),
+        has_bg=has_bg,
         boxes=np.array([f.box for f in features], np.float64),
     )
+
+
+def _amplify_ink(light: np.ndarray, bg_light: np.ndarray, has_bg: np.ndarray) -> np.ndarray:
+    """Sparse drawings (thin lines on paper) fade to faint grey in a thumbnail: every
+    unrelated sketch then differs from every other by less than a change counts. Their
+    ink is softened a little (a line one cell over is the same line) and stretched
+    away from the paper until its typical depth is a filled shape's, so that what is
+    drawn, not the paper, decides. Both fade in with the share of paper, so that copies
+    either side of "sparse" are treated alike. In place, a chunk of pictures at a time
+    (the float copies would otherwise cost ~30 KB a picture at once)."""
+    for s in range(0, len(light), AMPLIFY_CHUNK):
+        part = slice(s, s + AMPLIFY_CHUNK)
+        light[part] = _amplify_chunk(light[part], bg_light[part], has_bg[part])
+    return light
+
+
+def _amplify_chunk(light: np.ndarray, bg_light: np.ndarray, has_bg: np.ndarray) -> np.ndarray:
+    paper_at = np.rint(bg_light).astype(np.int16)[:, None, None]
+    near = np.abs(light.astype(np.int16) - paper_at) <= INK_FAINT
+    paper = near.reshape(len(light), -1).mean(1)
+    weight = np.clip((paper - SPARSE_PAPER[0]) / (SPARSE_PAPER[1] - SPARSE_PAPER[0]), 0, 1)
+    weight[~has_bg] = 0.0
+    sparse = np.flatnonzero(weight > 0)
+    if not len(sparse):
+        return light
+    w = weight[sparse, None, None].astype(np.float32)
+    bg = bg_light[sparse, None, None].astype(np.float32)
+    ink = light[sparse].astype(np.float32) - bg
+    soft = _blur(ink, INK_BLUR * light.shape[-1] / 48)
+    depth = np.abs(soft)
+    inked = depth > INK_FAINT
+    count = inked.reshape(len(sparse), -1).sum(1)
+    level = np.where(count > 0, (depth * inked).reshape(len(sparse), -1).sum(1)
+                     / np.maximum(count, 1), INK_DEPTH)
+    gain = 1.0 + (np.clip(INK_DEPTH / np.maximum(level, 1.0), 1.0, INK_GAIN) - 1.0) * w[:, 0, 0]
+    out = light.copy()
+    out[sparse] = np.clip(np.rint(bg + (ink * (1 - w) + soft * w) * gain[:, None, None]
+                                  .astype(np.float32)), 0, 255).astype(np.uint8)
+    return out
+
+
+def _blur(x: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur of each of N images (N x S x S float32), as OpenCV's GaussianBlur
+    does it (its kernel for this sigma, edges reflected), in two calls: the images
+    stacked into one tall picture are filtered along their rows, then transposed and
+    filtered along rows again; rows never mix across images."""
+    import cv2  # lazily: a re-run answered from the cache never needs it
+    n, h, w = x.shape
+    kernel = cv2.getGaussianKernel(round(sigma * 8 + 1) | 1, sigma, cv2.CV_32F)
+    one = np.ones((1, 1), np.float32)
+
+    def along_rows(rows: np.ndarray) -> np.ndarray:
+        return cv2.sepFilter2D(rows, -1, kernel, one, borderType=cv2.BORDER_REFLECT_101)
+
+    rows = along_rows(np.ascontiguousarray(x, np.float32).reshape(n * h, w)).reshape(n, h, w)
+    cols = along_rows(np.ascontiguousarray(rows.transpose(0, 2, 1)).reshape(n * w, h))
+    return cols.reshape(n, w, h).transpose(0, 2, 1)
 
 
 def _shrink(x: np.ndarray, side: int) -> np.ndarray:
@@ -116,11 +193,12 @@ def _upsample(x: np.ndarray, side: int) -> np.ndarray:
     return x.repeat(k, axis=-2).repeat(k, axis=-1)
 
 
-def compare(prep: Prepared, a: np.ndarray, b: np.ndarray) -> Scores:
-    """Compare pictures a[i] and b[i] as stored (trimmed contents laid on each other)."""
+def compare(prep: Prepared, a: np.ndarray, b: np.ndarray, shape_only: bool = False) -> Scores:
+    """Compare pictures a[i] and b[i] as stored (trimmed contents laid on each other).
+    `shape_only`: only `structure` and `rest` (a first pass that sorts out candidates)."""
     return _in_batches(
         len(a), lambda s: _compare_views(_view(prep, a[s:s + BATCH]), _view(prep, b[s:s + BATCH]),
-                                         None))
+                                         None, shape_only))
 
 
 def _in_batches(count: int, compare_batch: Callable[[int], Scores]) -> Scores:
@@ -135,7 +213,7 @@ def _in_batches(count: int, compare_batch: Callable[[int], Scores]) -> Scores:
         parts = [compare_batch(s) for s in starts]
     if not parts:
         empty = np.zeros(0)
-        return Scores(empty, empty, empty, empty, empty)
+        return Scores(empty, empty, empty, empty, empty, empty)
     return Scores(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(Scores)))
 
 
@@ -181,7 +259,9 @@ def _ink(light: np.ndarray, chroma: np.ndarray, bg_light: np.ndarray, bg_chroma:
     return ink
 
 
-def _compare_views(va: _View, vb: _View, valid: np.ndarray | None) -> Scores:
+def _compare_views(
+    va: _View, vb: _View, valid: np.ndarray | None, shape_only: bool = False
+) -> Scores:
     """The core comparison; `valid` (P x S x S, or None for all) masks the overlap."""
     n, side = va.light.shape[:2]
     gain, offset = _tone_fit(va.light, vb.light, valid)
@@ -204,9 +284,11 @@ def _compare_views(va: _View, vb: _View, valid: np.ndarray | None) -> Scores:
     changed = _soft(d_light, LIGHT_SOFT) * ink
     structure = changed.reshape(n, -1).sum(1) / n_ink
     integral = _integral(changed)
-    local = _densest(integral, max(2, round(side * LOCAL_WINDOW)))
     region = max(2, round(side * REGION_WINDOW))
     rest = np.maximum(structure - _densest(integral, region) * region * region / n_ink, 0)
+    if shape_only:
+        zero = np.zeros(n)
+        return Scores(structure, zero, np.ones(n), zero, rest, zero)
 
     g4 = gain[:, None, None, None]
     cb, cb_lo, cb_hi = vb.chroma * g4, vb.chroma_lo * g4, vb.chroma_hi * g4
@@ -218,9 +300,45 @@ def _compare_views(va: _View, vb: _View, valid: np.ndarray | None) -> Scores:
     cside = va.chroma.shape[-1]
     n_col = np.maximum(coloured.reshape(n, -1).sum(1), MIN_INK * cside * cside)
     d_sum = np.maximum(d_chroma, 0).sum(1)
-    colour = (_soft(d_sum, COLOUR_SOFT) * coloured).reshape(n, -1).sum(1) / n_col
+    changed_colour = _soft(d_sum, COLOUR_SOFT) * coloured
+    colour = changed_colour.reshape(n, -1).sum(1) / n_col
+    # A recoloured part is a local change too: the densest change of either kind.
+    either = _drop_thin_rows(np.maximum(changed, _upsample(changed_colour, side)))
+    local = _densest(_integral(either), max(2, round(side * LOCAL_WINDOW)))
     overlap = np.ones(n) if valid is None else valid.reshape(n, -1).mean(1)
-    return Scores(structure, colour, overlap, local, rest)
+    # Judged only where colour is most of the change: a figure added brings hues of its own.
+    spread = np.where(colour > 2 * structure, _hue_spread(va.chroma, cb, changed_colour), 0.0)
+    return Scores(structure, colour, overlap, local, rest, spread)
+
+
+def _hue_spread(ca: np.ndarray, cb: np.ndarray, changed: np.ndarray) -> np.ndarray:
+    """How inconsistently the hue turned where the colour changed (0: every changed
+    pixel turned by the same angle, as a recolour turns them; towards 1: each region
+    its own way, as between two flags that share a layout). 0 where too little
+    coloured area changed to say."""
+    def hue(c: np.ndarray) -> np.ndarray:  # hexagonal hue from the opponent channels
+        a, b = 2 * c[:, 0], 2 * c[:, 1]
+        return np.arctan2(np.sqrt(3) * (b - a / 2), 1.5 * a + b)
+
+    both = (np.hypot(ca[:, 0], ca[:, 1]) > INK_COLOUR) & (np.hypot(cb[:, 0], cb[:, 1]) > INK_COLOUR)
+    w = changed * both
+    turn = hue(cb) - hue(ca)
+    n = len(w)
+    total = w.reshape(n, -1).sum(1)
+    vec = np.hypot((w * np.cos(turn)).reshape(n, -1).sum(1),
+                   (w * np.sin(turn)).reshape(n, -1).sum(1))
+    spread = 1 - vec / np.maximum(total, 1e-6)
+    return np.where(total >= HUE_EVIDENCE * w[0].size, spread, 0.0)
+
+
+def _drop_thin_rows(changed: np.ndarray) -> np.ndarray:
+    """The change without strokes under TEXT_ROWS cells tall (a min over that many rows):
+    a caption or a watermark is a thin band of small glyphs, a changed part is not."""
+    rows = TEXT_ROWS
+    out = changed[:, : changed.shape[1] - rows + 1]
+    for k in range(1, rows):
+        out = np.minimum(out, changed[:, k: changed.shape[1] - rows + 1 + k])
+    return np.ascontiguousarray(out)
 
 
 def _integral(x: np.ndarray) -> np.ndarray:
@@ -521,6 +639,6 @@ def refine(
             sc = warp_compare(prep, a, b, tried)
             better = sc.similarity > best.similarity
             current[better] = tried[better]
-            for field in ("structure", "colour", "overlap", "local", "rest"):
+            for field in ("structure", "colour", "overlap", "local", "rest", "spread"):
                 getattr(best, field)[better] = getattr(sc, field)[better]
     return current, best

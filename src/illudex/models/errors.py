@@ -17,3 +17,8 @@ class ModelCorrupt(ModelError):
 
 class ModelMismatch(ModelCorrupt):
     """The model's files do not belong together (e.g. output width vs. tag list)."""
+
+
+class DeviceUnavailable(ModelError, ValueError):
+    """A device that this machine or this onnxruntime cannot run on (ValueError: a bad
+    request, as the web API maps it)."""

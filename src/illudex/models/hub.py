@@ -15,9 +15,14 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from illudex.models.errors import ModelUnavailable
-from illudex.models.registry import ModelSpec, default_model, find_info, resolve
+from illudex.models.registry import (
+    MODELS_DIR_ENV,
+    ModelSpec,
+    default_model,
+    find_info,
+    resolve,
+)
 
-MODELS_DIR_ENV = "ILLUDEX_MODELS_DIR"
 _TRUE = {"1", "on", "yes", "true"}
 
 

@@ -15,8 +15,13 @@ from typing import Literal
 
 from illudex.models.errors import ModelUnavailable
 
-Kind = Literal["tagger", "clip"]
+Kind = Literal["tagger", "clip", "detector", "classifier", "ccip", "upscaler", "embedder"]
+# Kinds whose model is one plain ONNX file (+ small side files), loaded by
+# illudex.analysers.{detect,classify,ccip,upscale}: a path to any .onnx file or folder
+# holding their files is accepted as that kind (the caller says which).
+ONNX_KINDS: tuple[Kind, ...] = ("detector", "classifier", "ccip", "upscaler")
 
+MODELS_DIR_ENV = "ILLUDEX_MODELS_DIR"
 DEFAULT_TAGGER = "wd-swinv2-tagger-v3"
 DEFAULT_CLIP = "ViT-B-32__openai"
 
@@ -42,6 +47,8 @@ class ModelInfo:
     n_tags: int | None = None  # taggers: rows of selected_tags.csv
     embedding_dim: int | None = None
     default: bool = False
+    files: tuple[str, ...] = ()  # in the repo; empty: the kind's standard files
+    licence: str = ""
 
 
 @dataclass(frozen=True)
@@ -84,9 +91,19 @@ _KNOWN: tuple[ModelInfo, ...] = (
 )
 
 
+def _deepghs() -> tuple[ModelInfo, ...]:
+    from illudex.models.deepghs import models
+
+    return models()
+
+
+def _known() -> tuple[ModelInfo, ...]:
+    return _KNOWN + _deepghs()
+
+
 def list_models(kind: Kind | None = None) -> list[ModelInfo]:
     """The named models illudex knows, taggers first; `kind` filters."""
-    return [m for m in _KNOWN if kind is None or m.kind == kind]
+    return [m for m in _known() if kind is None or m.kind == kind]
 
 
 def default_model(kind: Kind) -> str:
@@ -96,7 +113,7 @@ def default_model(kind: Kind) -> str:
 def find_info(name: str) -> ModelInfo | None:
     """The registry entry for a name or repo id (case-insensitive), or None."""
     wanted = name.strip().lower()
-    for info in _KNOWN:
+    for info in _known():
         if wanted in (info.name.lower(), info.repo_id.lower()):
             return info
     return None
@@ -110,13 +127,17 @@ def resolve(name_or_path: str | os.PathLike[str], kind: Kind | None = None) -> M
     # A path wins; only a folder that holds no model does not hide a known name.
     if path.exists() and (info is None or detect_kind(path) is not None):
         return _local_spec(path, kind)
+    in_models_dir = _in_models_dir(text)
+    if info is None and in_models_dir is not None:
+        return _local_spec(in_models_dir, kind)  # any name, not only the known ones
     if info is not None:
         if kind is not None and info.kind != kind:
             raise ModelUnavailable(
                 f"model {info.name!r} is a {info.kind} model, not a {kind} model; "
                 f"see `illudex models list`"
             )
-        return ModelSpec(info.name, info.kind, info.repo_id, None, _files(info.kind))
+        return ModelSpec(info.name, info.kind, info.repo_id, None,
+                         info.files or _files(info.kind))
     if _looks_like_repo_id(text):
         guessed: Kind = kind or ("tagger" if "tagger" in text.lower() else "clip")
         return ModelSpec(text.split("/")[-1], guessed, text, None, _files(guessed))
@@ -133,7 +154,30 @@ def resolve(name_or_path: str | os.PathLike[str], kind: Kind | None = None) -> M
     )
 
 
+def _in_models_dir(name: str) -> Path | None:
+    """`$ILLUDEX_MODELS_DIR/NAME/` when it holds a model (a plain name only)."""
+    folder = os.environ.get(MODELS_DIR_ENV)
+    if not folder or not name or _looks_like_path(name) or name in (".", ".."):
+        return None
+    candidate = Path(folder).expanduser() / name
+    return candidate if candidate.is_dir() and detect_kind(candidate) is not None else None
+
+
+def model_source(name_or_path: str | os.PathLike[str]) -> str:
+    """What to store to load this model again from any folder: an existing path made
+    absolute, a name as it is."""
+    text = os.fspath(name_or_path)
+    path = Path(text).expanduser()
+    if path.exists() and (find_info(text) is None or detect_kind(path) is not None):
+        return str(path.resolve())
+    return text
+
+
 def _files(kind: Kind) -> tuple[str, ...]:
+    if kind in ONNX_KINDS:
+        from illudex.models.deepghs import STANDARD_FILES
+
+        return STANDARD_FILES[kind]
     return TAGGER_FILES if kind == "tagger" else CLIP_FILES
 
 
@@ -148,6 +192,8 @@ def _looks_like_path(text: str) -> bool:
 
 def _local_spec(path: Path, kind: Kind | None) -> ModelSpec:
     path = path.resolve()
+    if kind in ONNX_KINDS:
+        return _onnx_local_spec(path, kind)
     detected = detect_kind(path)
     if detected is None:
         raise ModelUnavailable(
@@ -169,6 +215,20 @@ def detect_kind(path: Path) -> Kind | None:
         return "tagger" if path.suffix.lower() == ".onnx" else None
     if (path / "visual" / "model.onnx").exists() or (path / "textual" / "model.onnx").exists():
         return "clip"
+    if (path / "illudex.json").exists():  # any ONNX image model (analysers/embedder.py)
+        return "embedder"
     if (path / "model.onnx").exists() or (path / "selected_tags.csv").exists():
         return "tagger"
     return None
+
+
+def _onnx_local_spec(path: Path, kind: Kind) -> ModelSpec:
+    """A detector / classifier / CCIP / upscaler given as a file or a folder: the loader
+    (illudex.analysers) finds its files and says clearly which one is missing."""
+    if path.is_file() and path.suffix.lower() != ".onnx":
+        raise ModelUnavailable(f"{str(path)!r} is not an .onnx file (a {kind} model)")
+    if path.is_dir() and not any(path.glob("*.onnx")):
+        raise ModelUnavailable(f"{str(path)!r} holds no .onnx file (a {kind} model)")
+    name = path.parent.name if path.is_file() and path.stem in ("model", "model_feat") \
+        else path.stem if path.is_file() else path.name
+    return ModelSpec(name, kind, None, path, ())

@@ -15,7 +15,7 @@ from typing import Any
 
 import onnxruntime as ort
 
-from illudex.models.errors import ModelCorrupt
+from illudex.models.errors import DeviceUnavailable, ModelCorrupt
 
 DEVICE_ENV = "ILLUDEX_DEVICE"
 DEVICES = ("auto", "cpu", "cuda", "tensorrt")
@@ -30,7 +30,7 @@ def providers_for(device: str = "auto") -> list[str]:
     if device == "auto":
         device = os.environ.get(DEVICE_ENV, "auto").lower() or "auto"
     if device not in DEVICES:
-        raise ValueError(f"unknown device {device!r}: use one of {', '.join(DEVICES)}")
+        raise DeviceUnavailable(f"unknown device {device!r}: use one of {', '.join(DEVICES)}")
     available = set(ort.get_available_providers())
     wanted: list[str] = []
     if device == "tensorrt":
@@ -39,7 +39,7 @@ def providers_for(device: str = "auto") -> list[str]:
         wanted.append("CUDAExecutionProvider")
     chosen = [p for p in wanted if p in available]
     if device in ("cuda", "tensorrt") and not chosen:
-        raise ValueError(
+        raise DeviceUnavailable(
             f"device {device!r} asked for, but this onnxruntime has no GPU providers "
             f"({', '.join(sorted(available))}): install onnxruntime-gpu, or use --device cpu"
         )
@@ -66,6 +66,18 @@ def clear_cache() -> None:
     """Drop every cached session (frees their memory once no caller holds them)."""
     with _lock:
         _sessions.clear()
+
+
+def forget(sessions: list[ort.InferenceSession]) -> None:
+    """Drop these sessions from the cache (the model pool releasing a model)."""
+    gone = {id(s) for s in sessions}
+    with _lock:
+        for key in [k for k, s in _sessions.items() if id(s) in gone]:
+            del _sessions[key]
+
+
+def is_session(value: object) -> bool:
+    return isinstance(value, ort.InferenceSession)
 
 
 def uses_gpu(session: ort.InferenceSession) -> bool:

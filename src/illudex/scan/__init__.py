@@ -17,9 +17,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from illudex.catalog import images as image_rows
+from illudex.catalog.db import rollback, write_transaction
 from illudex.catalog.folders import ensure_folder
 from illudex.paths import is_under, sidecar_path, to_catalog
-from illudex.picturefiles import DEFAULT_MAX_PIXELS
+from illudex.picturefiles import DEFAULT_MAX_PIXELS, is_image_name
 from illudex.scan.walk import FileEntry, WalkResult, walk
 from illudex.scan.worker import (
     WORKER_MODULES,
@@ -81,19 +82,48 @@ def scan_folder(
     conn: sqlite3.Connection, root: str, options: ScanOptions, progress: Progress | None
 ) -> ScanReport:
     report = ScanReport()
-    if not os.path.isdir(root):
-        reason = "not a folder" if os.path.exists(root) else "folder not found"
-        report.errors.append({"path": root, "error": reason})
+    problem = _not_scannable(root)
+    if problem:
+        report.errors.append({"path": root, "error": problem})
         return report
-    folder_id = ensure_folder(conn, root)
-    listing = walk(root, options.exclude)
+    folder_id = ensure_folder(conn, root)  # a picture given alone is a folder of one
+    if os.path.isdir(root):
+        listing = walk(root, options.exclude)
+        existing = image_rows.rows_under(conn, root)
+    else:
+        listing, existing = _one_picture(conn, root)
     report.errors.extend({"path": e.path, "error": e.error} for e in listing.errors)
-    existing = image_rows.rows_under(conn, root)
     todo = _plan(conn, listing, existing, options, report, folder_id)
     gone = _vanished(listing, existing)
     claimed = _process(conn, todo, existing, gone, options, report, folder_id, progress)
     _remove(conn, [row.id for path, row in gone.items() if path not in claimed], report)
     return report
+
+
+def _not_scannable(root: str) -> str | None:
+    """Why `root` cannot be scanned (None: a folder, or a file with a picture's name)."""
+    if os.path.isdir(root):
+        return None
+    if not os.path.exists(root):
+        return "no such file or folder"
+    if not os.path.isfile(root):
+        return "not a file or folder"
+    if not is_image_name(os.path.basename(root)):
+        return "not a picture (its name has no picture suffix)"
+    return None
+
+
+def _one_picture(
+    conn: sqlite3.Connection, path: str
+) -> tuple[WalkResult, dict[str, image_rows.ImageRow]]:
+    """The walk of a single picture file, and its catalog row if it has one."""
+    st = os.stat(path)
+    txt = sidecar_path(path)
+    sidecars = {txt: os.stat(txt).st_mtime_ns} if os.path.isfile(txt) else {}
+    listing = WalkResult(files=[FileEntry(path, st.st_size, st.st_mtime_ns)], errors=[],
+                         unlisted=[], sidecars=sidecars)
+    row = image_rows.row_by_path(conn, path)
+    return listing, ({path: row} if row is not None else {})
 
 
 def _plan(
@@ -124,7 +154,7 @@ def _plan(
                 todo.append(entry)
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        rollback(conn)
         raise
     return todo
 
@@ -230,14 +260,9 @@ class _BatchWriter:
 
     def flush(self) -> None:
         if self.pending:
-            self.conn.execute("BEGIN IMMEDIATE")
-            try:
+            with write_transaction(self.conn):
                 for write in self.pending:
                     write()
-                self.conn.execute("COMMIT")
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
         self.pending = []
         self.since = time.monotonic()
 
@@ -344,13 +369,8 @@ def _record_failure(
 def _remove(conn: sqlite3.Connection, ids: list[int], report: ScanReport) -> None:
     if not ids:
         return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with write_transaction(conn):
         image_rows.delete_rows(conn, ids)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     report.removed += len(ids)
 
 
@@ -368,9 +388,10 @@ def _set_caption(
 
 
 def _mtime(path: str) -> int | None:
-    """mtime of the caption file at `path`; None if there is none (or a folder there)."""
+    """mtime of the caption file at `path`; None if there is none (or a folder, or a
+    symbolic link: a link's text may come from anywhere, and links are not followed)."""
     try:
-        st = os.stat(path)
+        st = os.lstat(path)
     except OSError:
         return None
     return st.st_mtime_ns if stat.S_ISREG(st.st_mode) else None

@@ -1,7 +1,13 @@
 """Walking folders: every picture file under the roots, robust to what real disks hold.
 
-Symlink loops, unreadable folders and folders that vanish while we walk become
-`WalkError`s; the walk goes on with the rest.
+Unreadable folders and folders that vanish while we walk become `WalkError`s; the walk
+goes on with the rest.
+
+Symbolic links inside a folder are not followed (a folder given to the scan may itself be
+one): a link is a second path to a file that lives elsewhere, perhaps outside every
+folder the user gave, and a picture reached that way could be moved, served or written
+beside by mistake. Each link is reported, so a user can scan its target by name. A file
+with several hard links is one picture: it is listed once, under the first of its paths.
 """
 
 from __future__ import annotations
@@ -41,6 +47,9 @@ class WalkResult:
     # Same-name caption files seen on the way (path -> mtime_ns): saves a stat per image.
     sidecars: dict[str, int]
     excluded: set[tuple[int, int]] = field(default_factory=set)
+    # (device, inode) of every file with hard links listed so far: its other paths are
+    # the same picture.
+    linked: set[tuple[int, int]] = field(default_factory=set)
 
 
 def walk(root: str, exclude: frozenset[str] = frozenset()) -> WalkResult:
@@ -70,8 +79,8 @@ def _walk_dir(
     if key in result.excluded:
         result.unlisted.append(folder)  # left out on purpose: its catalog rows stay
         return
-    if key in seen:
-        result.errors.append(WalkError(folder, "symlink loop: folder already visited, skipped"))
+    if key in seen:  # a bind mount of a folder above: links are not followed
+        result.errors.append(WalkError(folder, "folder already visited (a loop), skipped"))
         return
     seen.add(key)
     try:
@@ -98,24 +107,44 @@ def _visit(entry: os.DirEntry[str], seen: set[tuple[int, int]], result: WalkResu
     FileEntry
 ]:
     try:
-        if entry.is_dir(follow_symlinks=True):
+        if entry.is_symlink():
+            _link_skipped(entry, result)
+            return
+        if entry.is_dir(follow_symlinks=False):
             if entry.name == TRASH_DIR_NAME:
                 result.unlisted.append(entry.path)  # trashed files keep their rows for undo
             elif entry.name not in SKIP_DIR_NAMES:
                 yield from _walk_dir(entry.path, seen, result)
             return
         if entry.name.endswith(".txt"):
-            result.sidecars[entry.path] = entry.stat(follow_symlinks=True).st_mtime_ns
+            result.sidecars[entry.path] = entry.stat(follow_symlinks=False).st_mtime_ns
             return
         if not is_image_name(entry.name):
             return
-        st = entry.stat(follow_symlinks=True)
+        st = entry.stat(follow_symlinks=False)
     except FileNotFoundError:
-        if entry.is_symlink():
-            result.errors.append(WalkError(entry.path, "broken symlink"))
         return  # vanished between listing and stat: it is simply not there any more
     except OSError as e:
         result.errors.append(WalkError(entry.path, f"cannot stat: {e.strerror or e}"))
         return
-    if stat.S_ISREG(st.st_mode):
-        yield FileEntry(entry.path, st.st_size, st.st_mtime_ns)
+    if not stat.S_ISREG(st.st_mode):
+        return
+    if st.st_nlink > 1:
+        if (st.st_dev, st.st_ino) in result.linked:
+            return  # another name of a file already listed
+        result.linked.add((st.st_dev, st.st_ino))
+    yield FileEntry(entry.path, st.st_size, st.st_mtime_ns)
+
+
+def _link_skipped(entry: os.DirEntry[str], result: WalkResult) -> None:
+    """Report a symbolic link to a folder or a picture (not followed); others are ignored."""
+    target = os.path.realpath(entry.path)
+    if os.path.isdir(target):
+        reason = f"symbolic link to the folder {target}: not followed (scan that folder " \
+            "by its own path to index it)"
+    elif is_image_name(entry.name):
+        reason = f"symbolic link to {target}: not followed (a picture is indexed where it " \
+            "lives)"
+    else:
+        return
+    result.errors.append(WalkError(entry.path, reason))

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from illudex.picturefiles import DEFAULT_MAX_PIXELS
 
 if TYPE_CHECKING:
-    from PIL import Image
+    from illudex.imageio import Decoded
 
 
 @dataclass(frozen=True)
@@ -31,15 +31,18 @@ class Analyser:
     # "package.module:function", imported where it runs: the main process, which only
     # needs the name and version to see what is stale, never loads the analyser's code.
     function: str
+    # True: the function takes the whole `Decoded` (facts, and the unshrunk frame in
+    # `full`), not just the reduced picture.
+    takes_decoded: bool = False
 
     @property
     def module(self) -> str:
         return self.function.partition(":")[0]
 
-    def extract(self, image: Image.Image) -> bytes:
+    def extract(self, decoded: Decoded) -> bytes:
         module, _, name = self.function.partition(":")
-        extract: Callable[[Image.Image], bytes] = getattr(importlib.import_module(module), name)
-        return extract(image)
+        extract: Callable[[object], bytes] = getattr(importlib.import_module(module), name)
+        return extract(decoded if self.takes_decoded else decoded.image)
 
 
 @dataclass
@@ -116,7 +119,7 @@ def process_file(task: tuple[str, int, int], config: WorkerConfig) -> FileResult
     try:
         decoded = decode_file(
             io.BytesIO(data), path, side=config.side, max_pixels=config.max_pixels,
-            coarse=config.coarse,
+            coarse=config.coarse, keep_full=any(a.takes_decoded for a in config.analysers),
         )
     except DecodeError as e:
         result.error = str(e)
@@ -125,7 +128,7 @@ def process_file(task: tuple[str, int, int], config: WorkerConfig) -> FileResult
         setattr(result, name, getattr(decoded, name))
     for analyser in config.analysers:
         try:
-            result.features[analyser.name] = (analyser.version, analyser.extract(decoded.image))
+            result.features[analyser.name] = (analyser.version, analyser.extract(decoded))
         except Exception as e:  # one analyser's failure must not lose the file's other data
             result.error = f"analyser {analyser.name} failed: {type(e).__name__}: {e}"
     return result

@@ -20,7 +20,9 @@ import random
 import sqlite3
 from dataclasses import dataclass, field
 
+from illudex.catalog import modelresults
 from illudex.search.query import (
+    DETECTION_KEYS,
     And,
     Meta,
     Node,
@@ -36,6 +38,7 @@ from illudex.search.query import (
 from illudex.tags.vocabulary import implying_closure, resolve_ids
 
 INLINE_IDS = 200  # larger id sets go in as one JSON parameter, not one '?' each
+RATING_PREFIX = "rating:"  # how taggers name their rating tags (`rating:general`)
 
 
 class QueryPlanError(ValueError):
@@ -132,10 +135,14 @@ def _tag_set(conn: sqlite3.Connection, ids: list[int], label: str) -> TagSet:
 
 
 def _rating_ids(conn: sqlite3.Connection, names: tuple[str, ...]) -> list[int]:
-    marks = ",".join("?" * len(names))
+    """The tags that say a rating: `rating:general` as taggers and captions write it, or a
+    tag `general` whose category is rating."""
+    prefixed = tuple(RATING_PREFIX + n for n in names)
+    marks, more = ",".join("?" * len(names)), ",".join("?" * len(prefixed))
     rows = conn.execute(
-        f"SELECT id FROM tags WHERE name IN ({marks}) AND category = 'rating'", names
-    ).fetchall() or conn.execute(f"SELECT id FROM tags WHERE name IN ({marks})", names).fetchall()
+        f"SELECT id FROM tags WHERE name IN ({more}) "
+        f"OR (category = 'rating' AND name IN ({marks}))", prefixed + names,
+    ).fetchall()
     return [int(r[0]) for r in rows]
 
 
@@ -154,7 +161,11 @@ COLUMNS = {
 
 def _meta_sql(meta: Meta) -> SqlFilter:
     if meta.range is not None:
-        column, r = COLUMNS[meta.key], meta.range
+        # Detection counts are SQL only (no cached column): NULL, so matched by neither
+        # faces:N nor -faces:N, where no detector has looked at the picture.
+        column = (modelresults.count_sql(DETECTION_KEYS[meta.key])
+                  if meta.key in DETECTION_KEYS else COLUMNS[meta.key])
+        r = meta.range
         parts, params = [], []
         if r.lo is not None:
             parts.append(f"{column} {'>=' if r.lo_inclusive else '>'} ?")
@@ -162,7 +173,10 @@ def _meta_sql(meta: Meta) -> SqlFilter:
         if r.hi is not None:
             parts.append(f"{column} {'<=' if r.hi_inclusive else '<'} ?")
             params.append(r.hi)
-        return SqlFilter(" AND ".join(parts), tuple(params), meta.raw, meta.key, r)
+        cached = None if meta.key in DETECTION_KEYS else meta.key
+        return SqlFilter(" AND ".join(parts), tuple(params), meta.raw, cached, r)
+    if meta.key == "class":
+        return SqlFilter(modelresults.label_sql(len(meta.values)), meta.values, meta.raw)
     if meta.key == "format":
         marks = ",".join("?" * len(meta.values))
         return SqlFilter(f"lower(i.format) IN ({marks})", meta.values, meta.raw, "format",

@@ -7,6 +7,7 @@
     width:>=1000  ratio:1.5..2  size:>2mb  height:<800  tags:0  id:10..20
     format:png|jpeg  rating:general|sensitive  animated:yes  alpha:no
     folder:/abs/dir  path:*foo*  added:>=2024-01-01
+    faces:1  heads:>=2  persons:0  class:illustration|comic   (what dataset models found)
     sort:width  sort:-size  sort:random  sort:random:42  sort:added  sort:score   limit:100
     similar:123  similar:"/pics/a b.png"~0.8  text:"a girl with a red umbrella"~0.25
 
@@ -28,8 +29,10 @@ from datetime import datetime
 
 from illudex.catalog.tagrows import normalise
 
-RANGE_KEYS = {"width", "height", "ratio", "size", "tags", "id", "added"}
-LIST_KEYS = {"format", "rating"}
+# Counts of what a dataset model step's detector found: metatag → detection kind.
+DETECTION_KEYS = {"faces": "face", "heads": "head", "persons": "person"}
+RANGE_KEYS = {"width", "height", "ratio", "size", "tags", "id", "added", *DETECTION_KEYS}
+LIST_KEYS = {"format", "rating", "class"}
 BOOL_KEYS = {"animated", "alpha"}
 PATH_KEYS = {"folder", "path"}
 SIMILARITY_KEYS = {"similar", "text"}
@@ -43,6 +46,10 @@ FORMATS = {"jpg": "jpeg", "jpe": "jpeg", "jfif": "jpeg", "tif": "tiff", "heic": 
 SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1024**2, "mb": 1024**2,
               "mib": 1024**2, "g": 1024**3, "gb": 1024**3, "gib": 1024**3}
 TRUE_WORDS, FALSE_WORDS = {"yes", "true", "1", "y"}, {"no", "false", "0", "n"}
+# Parentheses and negations nest at most this deep: the parser and every tree walk
+# recurse, and no real query comes near it.
+MAX_NESTING = 64
+MAX_ID = 2**63 - 1  # the catalog's ids are SQLite integers
 
 
 class QuerySyntaxError(ValueError):
@@ -260,6 +267,7 @@ class _Parser:
         self.at = 0
         self.sort: Sort | None = None
         self.limit: int | None = None
+        self.depth = 0  # open parentheses and negations around the current term
 
     def error(self, message: str, pos: int | None = None) -> QuerySyntaxError:
         if pos is None:
@@ -287,7 +295,8 @@ class _Parser:
             if node is not None:
                 kept.append(node)
             inner = node.child if isinstance(node, Not) else node
-            for deeper in walk(inner if isinstance(inner, And | Or) else None):
+            # (a double negation is nested too: `--sort:x` is refused, not planned)
+            for deeper in walk(inner if isinstance(inner, And | Or | Not) else None):
                 self.refuse_nested(deeper)
             if isinstance(inner, _Directive):
                 self.refuse_nested(inner)
@@ -329,6 +338,18 @@ class _Parser:
 
     def parse_unary(self) -> Node:
         tok = self.peek()
+        if tok.kind not in ("-", "not", "("):
+            return self.parse_term(tok)
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise self.error(f"too deeply nested: at most {MAX_NESTING} parentheses and "
+                             "negations inside each other", tok.pos)
+        try:
+            return self.parse_nested(tok)
+        finally:
+            self.depth -= 1
+
+    def parse_nested(self, tok: _Token) -> Node:
         if tok.kind in ("-", "not"):
             self.at += 1
             if self.peek() is None or self.peek().kind in ("or", ")", "and"):
@@ -348,6 +369,9 @@ class _Parser:
             if inner is None:
                 raise self.error("empty parentheses", tok.pos)
             return inner
+        raise AssertionError(f"not a nesting token: {tok.kind}")
+
+    def parse_term(self, tok: _Token) -> Node:
         self.at += 1
         if tok.kind == "meta":
             if not tok.value:
@@ -362,7 +386,7 @@ class _Parser:
 
     def parse_directive(self, tok: _Token) -> None:
         if tok.key == "limit":
-            if not tok.value.isdigit() or int(tok.value) <= 0:
+            if not _whole(tok.value) or not 0 < int(tok.value) <= MAX_ID:
                 raise self.error("limit: needs a positive whole number", tok.value_pos)
             self.limit = int(tok.value)
             return
@@ -372,8 +396,9 @@ class _Parser:
         if key not in SORT_KEYS:
             raise self.error(f"unknown sort {key!r}: use one of {', '.join(SORT_KEYS)}",
                              tok.value_pos)
-        if seed and (key != "random" or not seed.isdigit()):
-            raise self.error("only sort:random takes a seed, a whole number: sort:random:42",
+        if seed and (key != "random" or not _whole(seed) or int(seed) >= 2**31):
+            raise self.error("only sort:random takes a seed, a whole number below 2^31: "
+                             "sort:random:42",
                              tok.value_pos)
         self.sort = Sort(key, descending, int(seed) if seed else None)
 
@@ -402,8 +427,11 @@ def parse_metatag(tok: _Token, text: str) -> Node:
                 raise fail(f"unknown rating {unknown[0]!r}: use general, sensitive, "
                            "questionable, explicit (or g, s, q, e)")
             items = [RATINGS[v] for v in items]
-        else:
+        elif key == "format":
             items = [FORMATS.get(v.lstrip("."), v.lstrip(".")) for v in items]
+        if not items:
+            raise fail(f"{key}: needs a value, e.g. class:illustration" if key == "class"
+                       else f"{key}: needs a value")
         return Meta(key, raw, pos, values=tuple(dict.fromkeys(items)))
     return Meta(key, raw, pos, values=(value,))  # folder: / path:
 
@@ -428,9 +456,18 @@ def _parse_similar(tok: _Token, fail) -> Similar:
         raise fail("similar: needs an image id or path" if tok.key == "similar"
                    else "text: needs words")
     if tok.key == "similar":
-        parsed: str | int = int(target) if target.isdigit() and not tok.quoted else target
+        parsed: str | int = target
+        if _whole(target) and not tok.quoted:
+            parsed = int(target)
+            if parsed > MAX_ID:
+                raise fail(f"no picture has an id as large as {target}")
         return Similar("image", parsed, min_score, tok.pos)
     return Similar("text", target, min_score, tok.pos)
+
+
+def _whole(text: str) -> bool:
+    """Digits 0-9 only (`str.isdigit` also takes `²` and other digits `int` refuses)."""
+    return text.isascii() and text.isdigit()
 
 
 def _parse_range(key: str, value: str, fail) -> Range:
@@ -480,7 +517,7 @@ def _number(key: str, text: str, fail) -> float:
         number = float(text)
     except (ValueError, ZeroDivisionError):
         raise fail(_number_hint(key, text)) from None
-    if key in ("width", "height", "tags", "id") and number != int(number):
+    if key in ("width", "height", "tags", "id", *DETECTION_KEYS) and number != int(number):
         raise fail(f"{key}: takes whole numbers")
     return number
 
@@ -488,7 +525,9 @@ def _number(key: str, text: str, fail) -> float:
 def _number_hint(key: str, text: str) -> str:
     examples = {"size": "size:>2mb, size:100kb..1mb", "ratio": "ratio:16:9, ratio:1.5..2",
                 "added": "added:>=2024-01-31", "width": "width:>=1000",
-                "height": "height:<800", "tags": "tags:>=10", "id": "id:100..200"}
+                "height": "height:<800", "tags": "tags:>=10", "id": "id:100..200",
+                "faces": "faces:1, faces:>=2", "heads": "heads:0, heads:1..3",
+                "persons": "persons:>=2"}
     return f"bad {key}: value {text!r}; write e.g. {examples[key]}"
 
 

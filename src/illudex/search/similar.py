@@ -19,9 +19,14 @@ from illudex.search import SearchResult, SimilarityClause, execute, parse, plan
 from illudex.search.executor import ALL_IMAGES, posting_lists
 
 CANDIDATES = 1000  # nearest neighbours considered per similarity term
+# At or above this similarity a picture is an obvious match (the query's own copy, or a
+# light edit of it): the relevance cut-off trims the tail, never these. A collection
+# whose background scores spread wide can put its cut-off above 1 otherwise, and a
+# picture would not even find itself (docs/decisions.md).
+OBVIOUS = 0.9
 
 
-class SimilarityError(Exception):
+class SimilarityError(ValueError):
     """A similarity term that cannot run (no embeddings, unknown picture ...)."""
 
 
@@ -64,16 +69,25 @@ def similarity_hits(lib: VectorSource, clause: SimilarityClause) -> dict[int, fl
     """Image id → similarity for the pictures that pass the term's relevance cut-off."""
     model, query = lib.query_vector(clause)
     index = lib.vector_index(model)
-    results = index.search(query, CANDIDATES)  # type: ignore[attr-defined]
-    if not results:
-        return {}
-    scores = np.array([s for _, s in results], dtype=np.float32)
-    threshold = cutoff(scores, min_score=clause.min_score,
-                       background=background_scores(index, query))
-    kept = apply_cutoff(results, threshold)
+    kept = relevant(index, query, index.search(query, CANDIDATES),  # type: ignore[attr-defined]
+                    min_score=clause.min_score)
     if clause.kind == "image" and isinstance(clause.target, int):
         kept = [(i, s) for i, s in kept if i != clause.target]
     return dict(kept)
+
+
+def relevant(index: object, query: np.ndarray, results: list[tuple[int, float]],
+             min_score: float | None = None) -> list[tuple[int, float]]:
+    """The results (best first) that pass the relevance cut-off; obvious matches always
+    do, unless the person asked for a stricter `min_score`."""
+    if not results:
+        return []
+    scores = np.array([s for _, s in results], dtype=np.float32)
+    threshold = min(cutoff(scores, min_score=min_score,
+                           background=background_scores(index, query)), OBVIOUS)
+    if min_score is not None:
+        threshold = max(threshold, min_score)
+    return apply_cutoff(results, threshold)
 
 
 def rank(hits: Mapping[int, float]) -> list[tuple[int, float]]:

@@ -100,12 +100,15 @@ def import_csv(conn: sqlite3.Connection, path: str | Path, kind: str) -> ImportR
 def _apply_rows(
     conn: sqlite3.Connection,
     kind: str,
-    rows: Iterable[tuple[int, list[str], str | None]],
+    rows: Iterable[tuple[int, list[str] | ValueError, str | None]],
     where: str,
 ) -> ImportReport:
     report = ImportReport()
     with transaction(conn):
         for line, values, status in rows:
+            if isinstance(values, ValueError):  # an entry of the wrong shape
+                report.errors.append(f"{where}:{line}: {values}")
+                continue
             if status and status.strip().lower() not in ("active", ""):
                 report.skipped += 1
                 continue
@@ -165,22 +168,51 @@ def import_json(conn: sqlite3.Connection, path: str | Path) -> dict[str, ImportR
         raise ValueError(f"{path}: not valid JSON ({exc}); expected an export_json file") from None
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a JSON object with tags/aliases/implications")
-    parts = {
-        "tags": [[t.get("name", ""), t.get("category", "general")] for t in data.get("tags", [])],
-        "aliases": [[a, t] for a, t in dict(data.get("aliases", {})).items()],
-        "implications": [list(p)[:2] for p in data.get("implications", [])],
-        "translations": [
-            [t.get("tag", ""), t.get("lang", ""), t.get("name", "")]
-            for t in data.get("translations", [])
-        ],
-    }
+    parts = {kind: _json_part(data, kind, path) for kind in KINDS}
     return {
-        kind: _apply_rows(
-            conn, kind, ((n + 1, [str(v) for v in row], None) for n, row in enumerate(rows)),
-            f"{path} {kind}#",
-        )
+        kind: _apply_rows(conn, kind, ((n + 1, row, None) for n, row in enumerate(rows)),
+                          f"{path} {kind}#")
         for kind, rows in parts.items()
     }
+
+
+# What one JSON entry of each kind holds: an object's fields (with defaults), or a pair.
+JSON_FIELDS = {"tags": (("name", ""), ("category", "general")),
+               "translations": (("tag", ""), ("lang", ""), ("name", ""))}
+
+
+def _json_part(data: dict, kind: str, path: str | Path) -> list[list[str] | ValueError]:
+    """One kind's entries as row values; an entry of the wrong shape becomes its error."""
+    part = data.get(kind, {} if kind == "aliases" else [])
+    if kind == "aliases":
+        if not isinstance(part, dict):
+            raise ValueError(f"{path}: \"aliases\" must be an object {{alias: tag}}")
+        part = [[alias, tag] for alias, tag in part.items()]
+    elif not isinstance(part, list):
+        raise ValueError(f"{path}: \"{kind}\" must be a list")
+    return [_json_entry(kind, entry) for entry in part]
+
+
+def _json_entry(kind: str, entry: object) -> list[str] | ValueError:
+    if kind in JSON_FIELDS:
+        fields = JSON_FIELDS[kind]
+        if not isinstance(entry, dict):
+            names = ", ".join(f for f, _ in fields)
+            return ValueError(f"expected an object with {names}, got {_shown(entry)}")
+        values = [entry.get(f, default) for f, default in fields]
+    elif not isinstance(entry, list) or len(entry) != 2:
+        return ValueError(f"expected a pair [tag, implied tag], got {_shown(entry)}")
+    else:
+        values = list(entry)
+    bad = next((v for v in values if not isinstance(v, str)), None)
+    if bad is not None or any(v is None for v in values):
+        return ValueError(f"expected text, got {_shown(bad)}")
+    return values
+
+
+def _shown(value: object) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 __all__ = ["KINDS", "ImportReport", "export_csv", "export_json", "import_csv", "import_json",

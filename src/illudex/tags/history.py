@@ -16,6 +16,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from illudex.catalog.db import write_transaction
+
 # The columns of each vocabulary table an edit may record; counts are kept by triggers.
 VOCAB_COLUMNS: dict[str, tuple[str, ...]] = {
     "tags": ("id", "name", "category"),
@@ -50,18 +52,14 @@ def transaction(conn: sqlite3.Connection) -> Iterator[None]:
         try:
             yield
         except BaseException:
-            conn.execute("ROLLBACK TO illudex_tags")
-            conn.execute("RELEASE illudex_tags")
+            if conn.in_transaction:  # a full disk may have rolled everything back already
+                conn.execute("ROLLBACK TO illudex_tags")
+                conn.execute("RELEASE illudex_tags")
             raise
         conn.execute("RELEASE illudex_tags")
         return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with write_transaction(conn):
         yield
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
 
 
 class EditRecorder:

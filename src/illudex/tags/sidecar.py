@@ -1,6 +1,7 @@
 """Sidecar `.txt` files: booru tags next to an image, `tag, tag, tag` (one line).
 
-Reading is tolerant: commas with or without spaces, newlines, escaped parentheses
+Reading is tolerant: commas with or without spaces (full-width and ideographic commas
+too: `1girl， solo、 yellow eyes`), newlines, escaped parentheses
 (`\\(` as written for prompts), spaces or underscores. Names come back in the catalog's
 canonical form: lower case, underscores, unescaped, duplicates dropped, order kept.
 Kaomoji such as `^_^` keep their underscores whichever way a caption is written.
@@ -23,7 +24,9 @@ KAOMOJI = frozenset({
     ">_o", "@_@", "^_^", "o_o", "u_u", "x_x", "|_|", "||_||",
 })
 
-_SPLIT = re.compile(r"[,\n\r]+")
+# Tags are separated by commas, also those of CJK text: full-width `，` (U+FF0C), the
+# ideographic `、` (U+3001), its half-width form (U+FF64) and the small forms (U+FE50/51).
+_SPLIT = re.compile("[,\n\r\uff0c\u3001\uff64\ufe50\ufe51]+")
 _ESCAPED = re.compile(r"\\([()\[\]])")
 
 

@@ -11,12 +11,13 @@ Translations are names in other languages (`艦これ`, `舰队收藏`), searcha
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from illudex.catalog.tagrows import normalise
-from illudex.tags.history import EditRecorder, TagEditError, transaction
+from illudex.tags.history import EditRecorder, TagEditError, start_edit, transaction
 
 CATEGORIES = ("general", "character", "copyright", "artist", "meta", "rating")
 # Danbooru's numeric categories, as found in its CSV exports.
@@ -86,12 +87,19 @@ def list_tags(
     *,
     category: str | None = None,
     min_count: int = 0,
+    contains: str | None = None,
     order: str = "count",
     limit: int | None = None,
     offset: int = 0,
 ) -> list[Tag]:
-    """Tags, most used first (order='count') or by name (order='name')."""
+    """Tags, most used first (order='count') or by name (order='name').
+
+    `contains` keeps the tags whose name holds that text anywhere (booru form).
+    """
     where, params = ["t.image_count >= ?"], [min_count]
+    if contains and normalise(contains):
+        where.append("instr(t.name, ?) > 0")
+        params.append(normalise(contains))
     if category is not None:
         where.append("t.category = ?")
         params.append(check_category(category))
@@ -288,8 +296,6 @@ def implying_closure(conn: sqlite3.Connection, tag_ids: Iterable[int]) -> set[in
 
 
 def _closure(conn: sqlite3.Connection, tag_ids: Iterable[int], take: str, via: str) -> set[int]:
-    import json
-
     seeds = sorted(set(tag_ids))
     if not seeds:
         return set()
@@ -377,3 +383,115 @@ def list_translations(conn: sqlite3.Connection) -> list[tuple[str, str, str]]:
         "ORDER BY t.name, tt.lang, tt.name"
     ).fetchall()
     return [(r[0], r[1], r[2]) for r in rows]
+
+
+# -- what a change would do, and whole-tag edits -------------------------------------------
+
+
+@dataclass(frozen=True)
+class Impact:
+    """What adding an alias or implication would change, so people can be asked first.
+
+    `pictures`: pictures whose tags (or what they match in search) would change;
+    `replaces`: the entry it would overwrite (an alias that means another tag today).
+    """
+
+    pictures: int
+    replaces: str | None = None
+
+
+def _tagged_count(conn: sqlite3.Connection, tag_id: int) -> int:
+    row = conn.execute(
+        "SELECT COUNT(DISTINCT image_id) FROM image_tags WHERE tag_id = ?", (tag_id,)
+    ).fetchone()
+    return int(row[0])
+
+
+def alias_impact(conn: sqlite3.Connection, alias: str, target: str) -> Impact:
+    """What `add_alias(alias, target)` would do. Raises VocabularyError for an unknown target."""
+    name, target_id = normalize_tag(alias), require_tag(conn, target)
+    gone = conn.execute("SELECT id FROM tags WHERE name = ?", (name,)).fetchone()
+    if gone is not None and int(gone[0]) != target_id:  # a tag of its own: merged
+        return Impact(pictures=_tagged_count(conn, int(gone[0])))
+    old = conn.execute(
+        "SELECT t.name FROM tag_aliases a JOIN tags t ON t.id = a.tag_id "
+        "WHERE a.alias = ? AND a.tag_id <> ?",
+        (name, target_id),
+    ).fetchone()
+    return Impact(pictures=0, replaces=f"{name} → {old[0]}" if old else None)
+
+
+def implication_impact(conn: sqlite3.Connection, name: str, implied: str) -> Impact:
+    """Pictures that `name -> implied` would newly make match `implied`.
+
+    Both tags must exist (VocabularyError otherwise): an implication of an unknown tag
+    is almost always a typo.
+    """
+    tag_id, implied_id = require_tag(conn, name), require_tag(conn, implied)
+    sources = sorted(implying_closure(conn, [tag_id]))
+    have = implying_closure(conn, [implied_id])  # pictures that match `implied` today
+    marks = ",".join("?" * len(sources))
+    row = conn.execute(
+        f"SELECT COUNT(DISTINCT image_id) FROM image_tags WHERE tag_id IN ({marks}) "
+        "AND image_id NOT IN (SELECT image_id FROM image_tags WHERE tag_id IN "
+        f"({','.join('?' * len(have))}))",
+        [*sources, *sorted(have)],
+    ).fetchone()
+    return Impact(pictures=int(row[0]))
+
+
+def tagged_images(conn: sqlite3.Connection, name: str) -> list[int]:
+    """Ids of the images carrying the tag `name` means; [] for an unknown name."""
+    ids = resolve_ids(conn, name)
+    if not ids:
+        return []
+    rows = conn.execute(
+        "SELECT DISTINCT image_id FROM image_tags WHERE tag_id = ? ORDER BY image_id", (ids[0],)
+    ).fetchall()
+    return [int(r[0]) for r in rows]
+
+
+def rename_tag(conn: sqlite3.Connection, old: str, new: str) -> int:
+    """Give a tag a new name; the old name stays as an alias. Returns the undoable edit id.
+
+    Raises VocabularyError when the new name is already a tag (merge them instead).
+    """
+    from illudex.tags.edits import merge_tags  # the move is a merge into a fresh tag
+
+    new_name = normalize_tag(new)
+    with transaction(conn):
+        tag_id = require_tag(conn, old)
+        old_name, category = conn.execute(
+            "SELECT name, category FROM tags WHERE id = ?", (tag_id,)).fetchone()
+        if resolve_ids(conn, new_name) and new_name != old_name:
+            taken = tags_by_id(conn, resolve_ids(conn, new_name)[:1])
+            raise VocabularyError(
+                f"{new_name!r} is already a name of the tag "
+                f"{next(iter(taken.values())).name!r}: merge the two tags instead")
+        if new_name == old_name:
+            raise VocabularyError(f"{old_name!r} already has that name")
+        conn.execute("DELETE FROM tag_aliases WHERE alias = ?", (new_name,))
+        cur = conn.execute("INSERT INTO tags (name, category) VALUES (?, ?)", (new_name, category))
+        row = {"id": int(cur.lastrowid), "name": new_name, "category": category}
+        edit_id = merge_tags(conn, new_name, old_name)
+        # Recorded on the same edit (seq 0: it came first) so undo also drops the new tag.
+        conn.execute("INSERT INTO tag_edit_vocab (edit_id, seq, change, tbl, row) "
+                     "VALUES (?, 0, '+', 'tags', ?)", (edit_id, json.dumps(row)))
+        conn.execute("UPDATE tag_edits SET kind = 'rename', summary = ? WHERE id = ?",
+                     (f"rename {old_name} to {new_name}", edit_id))
+    return edit_id
+
+
+def delete_tag(conn: sqlite3.Connection, name: str) -> int:
+    """Take a tag off every picture and forget it with its aliases, implications and
+    translations. Returns the undoable edit id."""
+    with transaction(conn):
+        tag_id = require_tag(conn, name)
+        tag_name = conn.execute("SELECT name FROM tags WHERE id = ?", (tag_id,)).fetchone()[0]
+        rec = start_edit(conn, "delete", f"delete tag {tag_name}")
+        rec.remove_image_tags("tag_id = ?", [tag_id])
+        rec.delete_vocab("tag_aliases", "tag_id = ?", [tag_id])
+        rec.delete_vocab("tag_implications", "tag_id = ? OR implied_id = ?", [tag_id, tag_id])
+        rec.delete_vocab("tag_translations", "tag_id = ?", [tag_id])
+        rec.delete_vocab("tags", "id = ?", [tag_id])
+        return rec.id

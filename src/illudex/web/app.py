@@ -7,6 +7,7 @@ the same `Library` the CLI uses.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import threading
@@ -22,9 +23,22 @@ from fastapi.templating import Jinja2Templates
 
 from illudex import __version__
 from illudex.library import Library, LibraryError
+from illudex.models.errors import ModelError
 from illudex.web.deps import ServerState, has_feature
 from illudex.web.jobs import Job, JobManager
-from illudex.web.routes import clusters, dupes, images, jobs, search, tags
+from illudex.web.routes import (
+    clusters,
+    datasets,
+    dupes,
+    history,
+    images,
+    jobs,
+    modelapi,
+    notices,
+    search,
+    tags,
+    teach,
+)
 from illudex.web.security import (
     DEFAULT_UPLOAD_LIMIT,
     SecurityMiddleware,
@@ -46,8 +60,10 @@ def create_app(
     token: str | None = None,
     host: str = "127.0.0.1",
     upload_limit: int = DEFAULT_UPLOAD_LIMIT,
+    resume: bool = True,
 ) -> FastAPI:
-    """The app for the library at `library_dir` (default: the user's library).
+    """The app for the library at `library_dir` (default: the user's library). Jobs a
+    stopped server left unfinished are re-run at start unless `resume` is False.
 
     Raises LibraryError when the library cannot be opened, InsecureBindError for a
     non-loopback `host` without a token.
@@ -58,21 +74,26 @@ def create_app(
     state = ServerState(library_dir=directory, pool=LibraryPool(directory),
                         jobs=JobManager(directory))
     state.jobs.on_finish = lambda job: _after_job(state, job)
+    for module in (jobs, datasets):  # the kinds that can be re-run from their parameters
+        state.jobs.factories.update(module.resumable_kinds())
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        threading.Thread(target=_warm_up, args=(state,), name="illudex-warm-up",
-                         daemon=True).start()
+        warm_up = threading.Thread(target=_warm_up, args=(state,), name="illudex-warm-up",
+                                   daemon=True)
+        warm_up.start()
+        state.jobs.resume_interrupted(resume)
         yield
-        for job in state.jobs.list():
-            state.jobs.cancel(job.id)
-        state.jobs.wait(timeout=10)
+        await asyncio.to_thread(state.jobs.close, 10)  # running jobs: interrupted, resumable
+        # Closing a connection the warm-up still uses crashes SQLite: let it finish first.
+        await asyncio.to_thread(warm_up.join)
         state.pool.close()
 
     app = FastAPI(title="illudex", version=__version__, lifespan=lifespan,
                   description="Index folders of illustrations where they lie.")
     app.state.illudex = state
-    for module in (images, dupes, tags, search, jobs, clusters):
+    for module in (images, dupes, history, tags, search, jobs, clusters, datasets, teach,
+                   modelapi, notices):
         app.include_router(module.router)
     _add_pages(app)
     _add_error_handlers(app)
@@ -80,7 +101,8 @@ def create_app(
         SecurityMiddleware,
         policy=SecurityPolicy(token=token, loopback_only=is_loopback(host),
                               upload_limit=upload_limit,
-                              upload_paths=frozenset({search.UPLOAD_PATH})),
+                              upload_paths=frozenset({search.UPLOAD_PATH,
+                                                      *modelapi.UPLOAD_PATHS})),
     )
     return app
 
@@ -98,7 +120,7 @@ def _warm_up(state: ServerState) -> None:
 
 
 def _after_job(state: ServerState, job: Job) -> None:
-    if job.kind in ("scan", "tag", "embed"):
+    if job.kind in ("scan", "tag", "embed", "dataset"):  # a dataset's tag step tags
         state.catalog_changed()
         state.dupes.invalidate()
 
@@ -139,6 +161,16 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def value_error(_: Request, exc: ValueError) -> JSONResponse:
         # The library's checks raise ValueError subclasses with messages meant for people.
         return error(400, exc)
+
+    @app.exception_handler(ModelError)
+    async def model_error(_: Request, exc: ModelError) -> JSONResponse:
+        # A model that is missing, broken or cannot run here: the message says what to do.
+        return error(409, exc)
+
+    @app.exception_handler(OverflowError)
+    async def overflow_error(_: Request, exc: OverflowError) -> JSONResponse:
+        # A number beyond what the catalog stores (SQLite integers are 64-bit).
+        return error(400, f"a number in the request is too large ({exc})")
 
     @app.exception_handler(Exception)
     async def server_error(_: Request, exc: Exception) -> JSONResponse:

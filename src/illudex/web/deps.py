@@ -69,8 +69,11 @@ def image_json(row: ImageRow) -> dict[str, Any]:
     }
 
 
+MAX_ID = 2**63 - 1  # catalog ids are SQLite integers: a larger one names no picture
+
+
 def rows_or_404(lib: Library, ids: list[int]) -> dict[int, ImageRow]:
-    rows = lib.images(ids)
+    rows = lib.images([i for i in ids if 0 < i <= MAX_ID])
     missing = [i for i in ids if i not in rows]
     if missing:
         raise HTTPException(404, f"no picture with id {', '.join(map(str, missing[:10]))} "
@@ -90,6 +93,6 @@ def checked_folder(text: str, library_dir: Path, *, must_exist: bool) -> str:
     library = os.path.realpath(library_dir)
     if real == library or real.startswith(library + os.sep):
         raise HTTPException(400, f"{text}: that is the library's own folder")
-    if must_exist and not os.path.isdir(path):
-        raise HTTPException(400, f"{text}: no such folder")
+    if must_exist and not (os.path.isdir(path) or os.path.isfile(path)):
+        raise HTTPException(400, f"{text}: no such file or folder")  # a picture: a folder of one
     return path

@@ -22,7 +22,7 @@ import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 from starlette.exceptions import HTTPException
 
@@ -232,7 +232,9 @@ async def _send_error(send: Send, status: int, message: str, html: bool) -> None
 async def _redirect_setting_cookie(scope: Scope, send: Send, token: str) -> None:
     rest = [(k, v) for k, v in parse_qsl(scope.get("query_string", b"").decode("latin-1"))
             if k != "token"]
-    location = scope["path"] + (f"?{urlencode(rest)}" if rest else "")
+    # One leading slash only: `//host/...` would send the browser to another site.
+    path = quote("/" + scope["path"].lstrip("/\\"), safe="/:@!$&'()*+,;=-._~")  # ASCII
+    location = path + (f"?{urlencode(rest)}" if rest else "")
     cookie = f"{TOKEN_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict"
     await send({"type": "http.response.start", "status": 303,
                 "headers": [(b"location", location.encode("latin-1")),

@@ -3,17 +3,18 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
 from illudex.cluster.algorithms import describe_methods
+from illudex.cluster.errors import ClusterError
 from illudex.cluster.options import ClusterOptions
 from illudex.library import Library
 from illudex.web.deps import Lib, State, checked_folder, feature, image_json
 from illudex.web.jobs import JobBusyError, call_with_progress
-from illudex.web.routes.images import MAX_IDS, find_ids
+from illudex.web.routes.images import MAX_IDS, MAX_PAGE, find_ids
 
 router = APIRouter(prefix="/api/clusters", tags=["clusters"])
 PREVIEW = 24  # pictures shown per cluster in the grids
@@ -23,7 +24,7 @@ class ClusterBody(BaseModel):
     q: str = ""
     ids: list[int] | None = Field(default=None, max_length=MAX_IDS)
     by: Literal["tags", "embedding", "both"] = "tags"
-    k: int | Literal["auto"] = "auto"
+    k: int | str = "auto"  # checked by _k, with a sentence rather than pydantic's union text
     method: str = "kmeans"
     params: dict[str, Any] = Field(default_factory=dict)
     tfidf: bool = True
@@ -36,6 +37,18 @@ class ClusterBody(BaseModel):
 class ExportBody(BaseModel):
     dest: str
     mode: Literal["copy", "move", "link"] = "copy"
+    clusters: list[int] | None = Field(default=None, max_length=10_000)  # default: all
+
+
+def _k(value: int | str) -> int | str:
+    """The number of clusters: a whole number of 2 or more, or "auto"."""
+    text = str(value).strip().lower()
+    if text in ("", "auto"):
+        return "auto"
+    if not text.isdigit() or int(text) < 2:
+        raise HTTPException(400, f"number of clusters (k): give a whole number of 2 or more, "
+                                 f"or auto — not {value!r}")
+    return int(text)
 
 
 @router.get("/methods")
@@ -52,14 +65,14 @@ def start(body: ClusterBody, lib: Lib, state: State) -> dict[str, Any]:
         lib, state, body.q, MAX_IDS, 0)[0]]
     if len(ids) < 2:
         raise HTTPException(400, "clustering needs at least 2 pictures")
-    options = ClusterOptions(
-        by=body.by, k=body.k, method=body.method, params=body.params, tfidf=body.tfidf,
-        min_cluster_size=body.min_cluster_size, label_tags=body.label_tags, map=body.map,
-        seed=body.seed,
-    )
     try:
+        options = ClusterOptions(
+            by=body.by, k=_k(body.k), method=body.method, params=body.params,
+            tfidf=body.tfidf, min_cluster_size=body.min_cluster_size,
+            label_tags=body.label_tags, map=body.map, seed=body.seed,
+        )
         options.validated_params()
-    except Exception as e:  # ClusterError: a readable reason
+    except (ClusterError, ValueError, TypeError) as e:  # a readable reason
         raise HTTPException(400, str(e)) from None
 
     def work(job_lib: Library, progress: Any) -> Any:
@@ -87,14 +100,41 @@ def result(job_id: int, lib: Lib, state: State) -> dict[str, Any]:
     return data
 
 
+@router.get("/{job_id}/members/{cluster_id}")
+def members(
+    job_id: int, cluster_id: int, lib: Lib, state: State,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+) -> dict[str, Any]:
+    """One cluster's pictures, a page at a time, as the gallery lists them."""
+    found = _result_or_error(state, job_id)
+    cluster = next((c for c in found.clusters if c.id == cluster_id), None)
+    if cluster is None:
+        raise HTTPException(404, f"clustering job {job_id} has no cluster #{cluster_id}")
+    page = cluster.image_ids[offset : offset + limit]
+    rows = lib.images(page)
+    return {"total": len(cluster.image_ids), "offset": offset, "ids": cluster.image_ids,
+            "label": cluster.label, "items": [{**image_json(rows[i]), "score": None}
+                                              for i in page if i in rows]}
+
+
 @router.post("/{job_id}/export")
 def export(job_id: int, body: ExportBody, lib: Lib, state: State) -> dict[str, Any]:
-    """Copy, link or move (undoably) each cluster into a folder named by its label."""
+    """Copy, link or move (undoably) each cluster (or those named) into a folder named
+    by its label; undo also removes the folders it made."""
     found = _result_or_error(state, job_id)
+    known = {c.id for c in found.clusters}
+    unknown = sorted(set(body.clusters or ()) - known)
+    if unknown:
+        raise HTTPException(400, f"clustering job {job_id} has no cluster "
+                                 f"{', '.join(f'#{c}' for c in unknown)}")
+    if body.clusters is not None and not body.clusters:
+        raise HTTPException(400, "choose at least one cluster to export")
     dest = checked_folder(body.dest, state.library_dir, must_exist=False)
-    action = feature(lib, "export_clusters")(found, dest, mode=body.mode)
+    action = feature(lib, "export_clusters")(found, dest, mode=body.mode,
+                                             clusters=body.clusters)
     state.catalog_changed()
-    return {"action": action, "dest": dest, "mode": body.mode}
+    return {"action": action, "dest": dest, "mode": body.mode, "clusters": body.clusters}
 
 
 def _result_or_error(state: Any, job_id: int) -> Any:
@@ -103,6 +143,9 @@ def _result_or_error(state: Any, job_id: int) -> Any:
         raise HTTPException(404, f"no clustering job {job_id}")
     if job.state != "done":
         raise HTTPException(409, f"clustering job {job_id} is {job.state}: {job.message}")
+    if job.result is None:  # results live in memory: a restart forgets them
+        raise HTTPException(404, f"the result of clustering job {job_id} was lost when the "
+                                 "server stopped: cluster again")
     return job.result
 
 

@@ -5,17 +5,30 @@ from __future__ import annotations
 
 import mimetypes
 import os
+import stat
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, BinaryIO, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import Response, StreamingResponse
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from illudex.filecheck import inside_folders, why_not
 from illudex.library import Library
 from illudex.picturefiles import is_image_name
 from illudex.thumbs import SIZES, ThumbnailError, thumbnail
-from illudex.web.deps import Lib, State, feature, has_feature, image_json, rows_or_404
+from illudex.web.deps import (
+    Lib,
+    State,
+    checked_folder,
+    feature,
+    has_feature,
+    image_json,
+    rows_or_404,
+)
 
 router = APIRouter(prefix="/api/images", tags=["images"])
 MAX_PAGE = 500
@@ -64,6 +77,28 @@ def list_ids(lib: Lib, state: State, q: str = "") -> dict[str, Any]:
     """Every id matching a query (for "select all")."""
     hits, total, _ = find_ids(lib, state, q, MAX_IDS, 0)
     return {"total": total, "ids": [i for i, _ in hits]}
+
+
+class FilesBody(BaseModel):
+    """Trash, move or copy chosen pictures (with their captions); undo through /api/undo."""
+
+    ids: list[int] = Field(min_length=1, max_length=MAX_IDS)
+    how: Literal["trash", "move", "copy"]
+    dest: str | None = None
+
+
+@router.post("/files")
+def file_pictures(body: FilesBody, lib: Lib, state: State) -> dict[str, Any]:
+    rows_or_404(lib, body.ids)
+    dest = None
+    if body.how != "trash":
+        if not body.dest or not body.dest.strip():
+            raise HTTPException(400, f"say which folder to {body.how} the pictures to")
+        dest = checked_folder(body.dest.strip(), state.library_dir, must_exist=False)
+    action, failed = lib.file_pictures(body.ids, body.how, dest)
+    state.catalog_changed()
+    return {"action": action, "how": body.how, "dest": dest, "pictures": len(body.ids),
+            "failed": failed}
 
 
 @router.get("/{image_id}")
@@ -115,18 +150,55 @@ def _make_thumbnail(state: Any, image_id: int, size: int) -> Path:
 
 
 @router.get("/{image_id}/file")
-def get_file(image_id: int, lib: Lib, v: str = "") -> FileResponse:
-    """The picture's own file, found through the catalog."""
+def get_file(image_id: int, lib: Lib, v: str = "") -> StreamingResponse:
+    """The picture's own file, found through the catalog: only while it is still the
+    catalogued picture (same size and mtime, a plain file, inside a library folder or
+    the library's trash), never through a link."""
     row = rows_or_404(lib, [image_id])[image_id]
-    if not is_image_name(row.path) or not os.path.isfile(row.path):
-        raise HTTPException(404, f"{row.path}: the file is not there any more (scan again)")
+    places = [*lib.folders(), str(lib.dir / "trash")]
+    problem = None if is_image_name(row.path) else f"{row.path}: not a picture file name"
+    problem = problem or why_not(row, places, hash_if_touched=False)
+    if problem:
+        raise HTTPException(404, f"{problem}; not served")
+    stream = _open_still_catalogued(row.path, row.size, row.mtime_ns, places)
     media = mimetypes.guess_type(row.path)[0] or "application/octet-stream"
     cache = "private, max-age=3600" if v else "private, no-cache"
-    return FileResponse(
-        row.path, media_type=media, content_disposition_type="inline",
-        filename=os.path.basename(row.path),
-        headers={"Cache-Control": cache, "X-Content-Type-Options": "nosniff"},
-    )
+    return StreamingResponse(_chunks(stream), media_type=media, headers={
+        "Cache-Control": cache, "X-Content-Type-Options": "nosniff",
+        "Content-Length": str(row.size),
+        "Content-Disposition": _inline(os.path.basename(row.path)),
+    })
+
+
+def _open_still_catalogued(path: str, size: int, mtime_ns: int, places: list[str]) -> BinaryIO:
+    """Open `path` without following a link, and check what was opened (the checks before
+    looked at the path; the file could have been swapped since)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as e:
+        raise HTTPException(404, f"{path}: cannot be opened ({e.strerror or e}); not served"
+                            ) from None
+    stream = os.fdopen(fd, "rb")
+    st = os.fstat(fd)
+    opened = f"/proc/self/fd/{fd}"
+    real = os.readlink(opened) if os.path.islink(opened) else path
+    if not stat.S_ISREG(st.st_mode) or (st.st_size, st.st_mtime_ns) != (size, mtime_ns) or \
+            not inside_folders(real, places):
+        stream.close()
+        raise HTTPException(404, f"{path}: changed since the last scan; not served")
+    return stream
+
+
+def _chunks(stream: BinaryIO) -> Iterator[bytes]:
+    with stream:
+        while chunk := stream.read(1 << 16):
+            yield chunk
+
+
+def _inline(name: str) -> str:
+    """A Content-Disposition for any file name (non-ASCII and non-UTF-8 bytes quoted)."""
+    quoted = quote(os.fsencode(name))
+    return f"inline; filename*=utf-8''{quoted}"
 
 
 @router.get("/{image_id}/similar")

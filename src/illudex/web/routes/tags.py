@@ -1,14 +1,23 @@
 """Tags: the vocabulary with counts, autocomplete (aliases and translations shown), aliases,
-implications, translations, and batch edits on chosen pictures (undoable)."""
+implications, translations, whole-tag edits (rename, merge, delete, category) and batch
+edits on chosen pictures, all undoable.
+
+A change that would alter pictures' tags (or what they match) or overwrite an entry is
+answered 409 with the number of pictures and what it replaces, until the request says
+`"confirm": true`; the UI asks in between. Edits can also rewrite the pictures' `.txt`
+captions (`"captions": true`), a journalled write of its own.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from illudex.web.deps import Lib, feature, has_feature, rows_or_404
+from illudex.library import Library
+from illudex.web.deps import Lib, State, feature, has_feature, rows_or_404
 
 router = APIRouter(prefix="/api/tags", tags=["tags"])
 MAX_BATCH = 200_000
@@ -18,20 +27,46 @@ class BatchBody(BaseModel):
     ids: list[int] = Field(min_length=1, max_length=MAX_BATCH)
     add: list[str] = Field(default_factory=list, max_length=100)
     remove: list[str] = Field(default_factory=list, max_length=100)
+    captions: bool = False  # also write the pictures' tags to their .txt captions
 
 
 class UndoEditBody(BaseModel):
     edit: int  # what /batch returned: a journal action (or a tag edit id)
 
 
+Name = Field(min_length=1, max_length=200)
+
+
 class AliasBody(BaseModel):
-    alias: str = Field(min_length=1, max_length=200)
-    tag: str = Field(min_length=1, max_length=200)
+    alias: str = Name
+    tag: str = Name
+    confirm: bool = False
 
 
 class ImplicationBody(BaseModel):
-    tag: str = Field(min_length=1, max_length=200)
-    implied: str = Field(min_length=1, max_length=200)
+    tag: str = Name
+    implied: str = Name
+    confirm: bool = False
+
+
+class AliasKey(BaseModel):
+    alias: str = Name
+
+
+class TagChangeBody(BaseModel):
+    """Rename (`new`), merge into (`into`) or delete one tag; `captions` rewrites the .txt
+    captions of its pictures afterwards."""
+
+    name: str = Name
+    new: str | None = Field(default=None, min_length=1, max_length=200)
+    into: str | None = Field(default=None, min_length=1, max_length=200)
+    confirm: bool = False
+    captions: bool = False
+
+
+class CategoryBody(BaseModel):
+    name: str = Name
+    category: str = Field(min_length=1, max_length=20)
 
 
 class TranslationBody(BaseModel):
@@ -55,10 +90,15 @@ def _fields(obj: Any, names: tuple[str, ...]) -> dict[str, Any]:
 
 @router.get("")
 def tags(
-    lib: Lib, prefix: str | None = None, limit: Annotated[int, Query(ge=1, le=5000)] = 500
+    lib: Lib, prefix: str | None = None, contains: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> dict[str, Any]:
-    """Tags with how many pictures hold each, most used first."""
-    found = feature(lib, "tag_list")(prefix=prefix or None, limit=limit)
+    """Tags with how many pictures hold each, most used first; `contains` filters by any
+    part of the name, `prefix` by its start (aliases resolved)."""
+    if contains and contains.strip():
+        found = lib.tag_list(contains=contains.strip(), limit=limit)
+    else:
+        found = feature(lib, "tag_list")(prefix=prefix or None, limit=limit)
     return {"tags": [_fields(t, ("name", "category", "count")) for t in found]}
 
 
@@ -77,7 +117,7 @@ def complete(
 @router.post("/batch")
 def batch(body: BatchBody, lib: Lib) -> dict[str, Any]:
     """Add and remove tags on pictures; each change is one undoable edit."""
-    if not body.add and not body.remove:
+    if not body.add and not body.remove and not body.captions:
         raise HTTPException(400, "name tags to add or remove")
     rows_or_404(lib, body.ids)
     edits = []
@@ -85,7 +125,27 @@ def batch(body: BatchBody, lib: Lib) -> dict[str, Any]:
         edits.append(feature(lib, "add_tags")(body.ids, body.add))
     if body.remove:
         edits.append(feature(lib, "remove_tags")(body.ids, body.remove))
-    return {"edits": [e for e in edits if e is not None], "images": len(body.ids)}
+    out = {"edits": [e for e in edits if e is not None], "images": len(body.ids)}
+    return {**out, **_captions(lib, body.ids, body.captions)}
+
+
+def _captions(lib: Library, ids: list[int], wanted: bool) -> dict[str, Any]:
+    """Write the pictures' tags to their .txt captions when asked; say what happened."""
+    if not wanted or not ids:
+        return {"captions": 0, "captions_action": None}
+    action = lib.write_sidecars(ids)
+    written = 0 if action is None else lib.conn.execute(  # one journal row per file written
+        "SELECT COUNT(*) FROM journal WHERE action_id = ?", (action,)).fetchone()[0]
+    return {"captions": written, "captions_action": action}
+
+
+def _ask_first(what: str, pictures: int, replaces: str | None) -> JSONResponse:
+    """409: the change needs a confirmation, with what it would do."""
+    parts = [f"{pictures} picture{'s' if pictures != 1 else ''}' tags would change"
+             if pictures else "", f"it replaces {replaces}" if replaces else ""]
+    message = f"{what}: {'; '.join(p for p in parts if p)}. Send confirm to go ahead."
+    return JSONResponse({"error": message, "pictures": pictures, "replaces": replaces,
+                         "confirm": True}, status_code=409)
 
 
 @router.post("/undo")
@@ -108,10 +168,23 @@ def aliases(lib: Lib) -> dict[str, Any]:
     return {"aliases": [_fields(a, ("alias", "tag")) for a in feature(lib, "aliases")()]}
 
 
-@router.post("/aliases")
-def add_alias(body: AliasBody, lib: Lib) -> dict[str, Any]:
-    feature(lib, "add_alias")(body.alias, body.tag)
-    return {"alias": body.alias, "tag": body.tag}
+@router.post("/aliases", response_model=None)
+def add_alias(body: AliasBody, lib: Lib, state: State) -> dict[str, Any] | JSONResponse:
+    """Add (or repoint) an alias; the target must be a known tag."""
+    impact = lib.alias_impact(body.alias, body.tag)  # unknown target: 400
+    if (impact.pictures or impact.replaces) and not body.confirm:
+        return _ask_first(f"alias {body.alias} → {body.tag}", impact.pictures, impact.replaces)
+    action = lib.add_alias(body.alias, body.tag)
+    state.catalog_changed()
+    return {"alias": body.alias, "tag": body.tag, "action": action,
+            "pictures": impact.pictures, "replaced": impact.replaces}
+
+
+@router.post("/aliases/delete")
+def delete_alias(body: AliasKey, lib: Lib) -> dict[str, Any]:
+    if not lib.remove_alias(body.alias):
+        raise HTTPException(404, f"no alias {body.alias!r}")
+    return {"alias": body.alias, "deleted": True}
 
 
 @router.get("/implications")
@@ -120,10 +193,21 @@ def implications(lib: Lib) -> dict[str, Any]:
     return {"implications": [_fields(i, ("tag", "implied")) for i in found]}
 
 
-@router.post("/implications")
-def add_implication(body: ImplicationBody, lib: Lib) -> dict[str, Any]:
-    feature(lib, "add_implication")(body.tag, body.implied)
-    return {"tag": body.tag, "implied": body.implied}
+@router.post("/implications", response_model=None)
+def add_implication(body: ImplicationBody, lib: Lib) -> dict[str, Any] | JSONResponse:
+    """Add an implication between two known tags."""
+    impact = lib.implication_impact(body.tag, body.implied)  # unknown tag: 400
+    if impact.pictures and not body.confirm:
+        return _ask_first(f"{body.tag} implies {body.implied}", impact.pictures, None)
+    lib.add_implication(body.tag, body.implied)
+    return {"tag": body.tag, "implied": body.implied, "pictures": impact.pictures}
+
+
+@router.post("/implications/delete")
+def delete_implication(body: ImplicationBody, lib: Lib) -> dict[str, Any]:
+    if not lib.remove_implication(body.tag, body.implied):
+        raise HTTPException(404, f"no implication {body.tag} → {body.implied}")
+    return {"tag": body.tag, "implied": body.implied, "deleted": True}
 
 
 @router.get("/translations")
@@ -134,5 +218,45 @@ def translations(lib: Lib) -> dict[str, Any]:
 
 @router.post("/translations")
 def add_translation(body: TranslationBody, lib: Lib) -> dict[str, Any]:
+    if lib.tag_detail(body.tag) is None:
+        raise HTTPException(400, f"no tag named {body.tag!r}: translations are of known tags")
     feature(lib, "add_translation")(body.tag, body.lang, body.name)
     return {"tag": body.tag, "lang": body.lang, "name": body.name}
+
+
+@router.post("/translations/delete")
+def delete_translation(body: TranslationBody, lib: Lib) -> dict[str, Any]:
+    if not lib.remove_translation(body.tag, body.lang, body.name):
+        raise HTTPException(404, f"no translation {body.lang}:{body.name} of {body.tag}")
+    return {"tag": body.tag, "lang": body.lang, "name": body.name, "deleted": True}
+
+
+@router.post("/change", response_model=None)
+def change_tag(body: TagChangeBody, lib: Lib, state: State) -> dict[str, Any] | JSONResponse:
+    """Rename a tag (`new`), merge it into another (`into`), or delete it (neither)."""
+    if body.new and body.into:
+        raise HTTPException(400, "rename (new) or merge (into), not both")
+    if lib.tag_detail(body.name) is None:
+        raise HTTPException(404, f"no tag named {body.name!r}")
+    if body.into and lib.tag_detail(body.into) is None:
+        raise HTTPException(400, f"no tag named {body.into!r} to merge into")
+    ids = lib.tagged_images(body.name)
+    what = (f"rename {body.name} to {body.new}" if body.new else
+            f"merge {body.name} into {body.into}" if body.into else f"delete tag {body.name}")
+    if ids and not body.confirm:
+        return _ask_first(what, len(ids), None)
+    if body.new:
+        action = lib.rename_tag(body.name, body.new)
+    elif body.into:
+        action = lib.merge_tags(body.into, body.name)
+    else:
+        action = lib.delete_tag(body.name)
+    state.catalog_changed()
+    return {"action": action, "summary": what, "pictures": len(ids),
+            **_captions(lib, ids, body.captions)}
+
+
+@router.post("/category")
+def category(body: CategoryBody, lib: Lib) -> dict[str, Any]:
+    tag = lib.set_category(body.name, body.category)
+    return {"name": tag.name, "category": tag.category, "count": tag.count}

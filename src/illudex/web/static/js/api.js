@@ -2,9 +2,10 @@
 // (the server refuses changes without it, which keeps other web sites out).
 
 export class ApiError extends Error {
-  constructor(status, message) {
+  constructor(status, message, data = null) {
     super(message);
     this.status = status;
+    this.data = data; // the whole answer: a 409 says what a change would do
   }
 }
 
@@ -29,7 +30,7 @@ async function request(method, url, body, options = {}) {
   }
   let data = null;
   try { data = await response.json(); } catch { /* an empty or non-JSON body */ }
-  if (!response.ok) throw new ApiError(response.status, (data && data.error) || response.statusText);
+  if (!response.ok) throw new ApiError(response.status, (data && data.error) || response.statusText, data);
   return data;
 }
 

@@ -9,8 +9,12 @@ import * as dupes from "./dupes.js";
 import * as clusters from "./clusters.js";
 import * as tags from "./tags.js";
 import * as jobs from "./jobs.js";
+import * as historyPage from "./history.js";  // not `history`: that is the browser's
+import * as datasets from "./datasets.js";
+import * as teach from "./teach.js";
+import { startNotices } from "./notices.js";
 
-const views = { gallery, image: picture, dupes, clusters, tags, jobs };
+const views = { gallery, image: picture, dupes, clusters, tags, jobs, history: historyPage, datasets, teach };
 let cleanup = null;
 let rendering = 0;
 
@@ -70,3 +74,4 @@ function setupSearch() {
 window.addEventListener("hashchange", route);
 setupSearch();
 route();
+startNotices(go);

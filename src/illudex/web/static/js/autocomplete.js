@@ -24,7 +24,13 @@ export function attachAutocomplete(input, { separator = /\s/, onPick = null } = 
     return { start: start + prefix.length, text: raw.slice(prefix.length), end: upto.length };
   };
 
-  const close = () => { list.hidden = true; matches = []; active = -1; };
+  let moved = false; // the user went through the list with the arrows
+  const close = () => { list.hidden = true; matches = []; active = -1; moved = false; };
+  // The word typed is already a tag's full name: Enter should act, not complete it.
+  const isCompleteTag = () => {
+    const typed = word().text.trim().toLowerCase().replace(/\s+/g, "_");
+    return typed !== "" && matches.some((m) => m.name === typed);
+  };
 
   const render = () => {
     clear(list);
@@ -63,6 +69,7 @@ export function attachAutocomplete(input, { separator = /\s/, onPick = null } = 
                                  { signal: controller.signal });
       matches = data.matches;
       active = matches.length ? 0 : -1;
+      moved = false;
       render();
     } catch (e) {
       if (e.status === 501) unavailable = true;
@@ -74,6 +81,8 @@ export function attachAutocomplete(input, { separator = /\s/, onPick = null } = 
   input.addEventListener("blur", () => setTimeout(close, 100));
   input.addEventListener("keydown", (event) => {
     if (list.hidden) return;
+    if (event.key === "Enter" && !moved && isCompleteTag()) { close(); return; } // Enter submits
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") moved = true;
     if (event.key === "ArrowDown") { active = (active + 1) % matches.length; render(); event.preventDefault(); }
     else if (event.key === "ArrowUp") { active = (active - 1 + matches.length) % matches.length; render(); event.preventDefault(); }
     else if (event.key === "Tab" || (event.key === "Enter" && active >= 0)) { pick(active); event.preventDefault(); event.stopPropagation(); }

@@ -2,7 +2,9 @@
 // grids and as a 2D map, and export them to folders.
 import { api } from "./api.js";
 import { selection } from "./selection.js";
-import { clear, el, plural, showError, tile, toast } from "./ui.js";
+import { clear, dialog, el, plural, showError, tile, toast } from "./ui.js";
+
+const LAST_JOB = "illudex.clusterJob";
 
 export async function render(root, { params }) {
   const page = el("div", { class: "page" }, el("h1", {}, "Clusters"));
@@ -12,10 +14,17 @@ export async function render(root, { params }) {
     methods = (await api.get("/api/clusters/methods")).methods;
   } catch (e) { showError(e); }
   const out = el("div", { id: "cluster-result" });
+  const status = el("div", { id: "cluster-status" });
   const fromSelection = params.selection === "1" && selection.ids.size > 1;
-  page.append(optionsForm(methods, fromSelection, out), out);
-  const last = sessionStorage.getItem("illudex.clusterJob");
-  if (last) showResult(out, Number(last)).catch(() => sessionStorage.removeItem("illudex.clusterJob"));
+  page.append(optionsForm(methods, fromSelection, out, status), status, out);
+  // The last result stays across browser sessions (the server keeps recent jobs).
+  const last = params.job || localStorage.getItem(LAST_JOB);
+  if (last) {
+    showResult(out, Number(last)).catch((e) => {
+      if (params.job) status.append(el("div", { class: "notice error-text" }, e.message));
+      else localStorage.removeItem(LAST_JOB);
+    });
+  }
   return () => { if (out.source) out.source.close(); };
 }
 
@@ -23,14 +32,14 @@ function field(label, control) {
   return el("label", {}, label, control);
 }
 
-function optionsForm(methods, fromSelection, out) {
+function optionsForm(methods, fromSelection, out, status) {
   const names = Object.keys(methods);
   const q = el("input", { type: "text", placeholder: "query (empty: every picture)", id: "cluster-q" });
   const useSelection = el("input", { type: "checkbox", checked: fromSelection, id: "cluster-selection" });
   const by = el("select", { id: "cluster-by" }, ["tags", "embedding", "both"].map((v) => el("option", { value: v }, v)));
   const method = el("select", { id: "cluster-method" }, (names.length ? names : ["kmeans"]).map((v) => el("option", { value: v }, v)));
   const k = el("input", { type: "text", value: "auto", id: "cluster-k", "aria-label": "Number of clusters" });
-  const map = el("select", { id: "cluster-map" }, [["auto", "auto"], ["pca", "PCA"], ["tsne", "t-SNE"], ["", "none"]]
+  const map = el("select", { id: "cluster-map-kind" }, [["auto", "auto"], ["pca", "PCA"], ["tsne", "t-SNE"], ["", "none"]]
     .map(([v, l]) => el("option", { value: v }, l)));
   const minSize = el("input", { type: "number", min: 1, value: 3, id: "cluster-min" });
   const labelTags = el("input", { type: "number", min: 1, max: 10, value: 4 });
@@ -43,7 +52,14 @@ function optionsForm(methods, fromSelection, out) {
   showHelp();
   const form = el("form", { class: "card", onsubmit: async (e) => {
     e.preventDefault();
-    const kText = k.value.trim();
+    const kText = k.value.trim().toLowerCase();
+    clear(status);
+    if (kText && kText !== "auto" && !(/^\d+$/.test(kText) && Number(kText) >= 2)) {
+      status.append(el("div", { class: "notice error-text", role: "alert" },
+        `Clusters (k): give a whole number of 2 or more, or “auto” — not “${k.value.trim()}”.`));
+      k.focus();
+      return;
+    }
     const body = {
       q: q.value.trim(), by: by.value, method: method.value,
       k: kText === "auto" || !kText ? "auto" : Number(kText), map: map.value || null,
@@ -52,8 +68,10 @@ function optionsForm(methods, fromSelection, out) {
     if (useSelection.checked && selection.ids.size) body.ids = [...selection.ids];
     try {
       const job = await api.post("/api/clusters", body);
-      follow(out, job);
-    } catch (err) { showError(err); }
+      follow(out, status, job);
+    } catch (err) {
+      status.append(el("div", { class: "notice error-text", role: "alert" }, err.message));
+    }
   } },
     el("div", { class: "form-grid" },
       field("Pictures", q),
@@ -64,8 +82,9 @@ function optionsForm(methods, fromSelection, out) {
   return form;
 }
 
-function follow(out, job) {
-  clear(out).append(el("div", { class: "card" }, el("p", { id: "cluster-progress" }, "Clustering…")));
+// Follow a run; the previous result stays on the page until the new one is ready.
+function follow(out, status, job) {
+  clear(status).append(el("div", { class: "card" }, el("p", { id: "cluster-progress" }, "Clustering…")));
   if (out.source) out.source.close();
   const source = new EventSource(`/api/jobs/${job.id}/events`);
   out.source = source;
@@ -75,11 +94,14 @@ function follow(out, job) {
     if (line) line.textContent = `${snap.state} · ${snap.current || ""} ${snap.total ? `${snap.done}/${snap.total}` : ""}`;
     if (snap.state === "done") {
       source.close();
-      sessionStorage.setItem("illudex.clusterJob", String(job.id));
+      clear(status);
+      localStorage.setItem(LAST_JOB, String(job.id));
       showResult(out, job.id).catch(showError);
-    } else if (snap.state === "failed" || snap.state === "cancelled") {
+    } else if (snap.state === "failed" || snap.state === "stopped" || snap.state === "interrupted") {
       source.close();
-      clear(out).append(el("div", { class: "notice error-text" }, snap.message || snap.state));
+      clear(status).append(el("div", { class: "notice error-text", id: "cluster-failed", role: "alert" },
+        `This run ${snap.state === "failed" ? "failed" : "was stopped"}: ${snap.message || snap.state}`,
+        out.childElementCount ? el("div", { class: "muted" }, "The result below is the previous one.") : null));
     }
   };
 }
@@ -94,14 +116,20 @@ async function showResult(out, jobId) {
   const facts = metricsLine(data.metrics || {});
   clear(out).append(el("div", { class: "card" },
     el("div", { class: "row" }, el("h2", {}, plural(data.clusters.length, "cluster")),
-      el("span", { class: "muted" }, facts), el("span", { class: "spacer" }), exportForm(jobId)),
+      el("span", { class: "muted" }, facts), el("span", { class: "spacer" }), exportForm(jobId, grids)),
     (data.outlier_ids || []).length ? el("p", { class: "muted" }, `${plural(data.outlier_ids.length, "outlier")} (in no cluster)`) : null,
     tabs, grids, mapBox));
   for (const c of data.clusters) {
-    grids.append(el("section", { class: "cluster" },
-      el("h3", {}, el("span", {}, `#${c.id}`),
-        c.label.map((t) => el("a", { class: "label-tag", href: `#/?q=${encodeURIComponent(t)}` }, t)),
-        el("span", { class: "muted" }, plural(c.size, "picture")), c.tiny ? el("span", { class: "muted" }, "(tiny)") : null),
+    const pick = el("input", { type: "checkbox", class: "cluster-pick", value: c.id, "aria-label": `Choose cluster #${c.id} for export` });
+    grids.append(el("section", { class: "cluster", dataset: { cluster: c.id } },
+      el("h3", {}, pick, el("span", {}, `#${c.id}`),
+        c.label.map((t) => el("a", { class: "label-tag", href: `#/?q=${encodeURIComponent(t)}`, title: `Search ${t}` }, t)),
+        el("span", { class: "muted" }, plural(c.size, "picture")), c.tiny ? el("span", { class: "muted" }, "(tiny)") : null,
+        el("span", { class: "spacer" }),
+        el("a", { class: "button open-cluster", href: `#/?cluster=${jobId}:${c.id}` }, "Open in gallery"),
+        el("a", { class: "button to-dataset", href: `#/datasets?cluster=${jobId}:${c.id}`,
+                  title: "Make a training set of this cluster" }, "Dataset…"),
+        el("button", { class: "export-one", type: "button", onclick: () => exportClusters(jobId, [c.id]) }, "Export…")),
       el("div", { class: "grid small" }, c.preview.map((item) => tile(item, { size: 128 })))));
   }
   if (data.map) drawMap(mapBox, data);
@@ -126,19 +154,32 @@ function swap(event, show, hide) {
   window.dispatchEvent(new Event("resize"));
 }
 
-function exportForm(jobId) {
-  const dest = el("input", { type: "text", placeholder: "export to folder (full path)", id: "export-dest" });
-  const mode = el("select", {}, ["copy", "link", "move"].map((m) => el("option", { value: m }, m)));
-  return el("form", { class: "row", onsubmit: async (e) => {
-    e.preventDefault();
-    if (!dest.value.trim()) { dest.focus(); return; }
-    try {
-      const data = await api.post(`/api/clusters/${jobId}/export`, { dest: dest.value.trim(), mode: mode.value });
-      toast(`Exported the clusters to ${data.dest} (${data.mode}).`, data.action ? {
-        action: { label: "Undo", run: () => api.post("/api/undo", { action: data.action })
-          .then(() => toast("Export undone.")).catch(showError) } } : {});
-    } catch (err) { showError(err); }
-  } }, dest, mode, el("button", { type: "submit" }, "Export"));
+// Export the ticked clusters (or all): a folder per cluster, named by its label.
+function exportForm(jobId, grids) {
+  return el("div", { class: "row" }, el("button", { id: "export-clusters", type: "button", onclick: () => {
+    const picked = [...grids.querySelectorAll(".cluster-pick:checked")].map((b) => Number(b.value));
+    exportClusters(jobId, picked.length ? picked : null);
+  } }, "Export…"));
+}
+
+async function exportClusters(jobId, clusters) {
+  const dest = el("input", { type: "text", id: "export-dest", placeholder: "/full/path/of/a/folder",
+                             value: localStorage.getItem("illudex.exportDest") || "", "aria-label": "Export to folder" });
+  const mode = el("select", { id: "export-mode", "aria-label": "How" }, [["copy", "copy"], ["link", "link (symbolic)"], ["move", "move"]]
+    .map(([v, l]) => el("option", { value: v }, l)));
+  const what = clusters ? (clusters.length === 1 ? `cluster #${clusters[0]}` : `clusters ${clusters.map((c) => `#${c}`).join(", ")}`) : "every cluster (and the outliers)";
+  const ok = await dialog(`Export ${what}`, el("div", { class: "stack" },
+    el("p", {}, "A folder per cluster, named by its label, is made in this folder:"), dest,
+    el("label", {}, "How ", mode), el("p", { class: "muted" }, "Undo removes the copies and the folders it made.")),
+    [{ label: "Cancel", value: false }, { label: "Export", value: true, class: "primary" }]);
+  if (!ok || !dest.value.trim()) return;
+  localStorage.setItem("illudex.exportDest", dest.value.trim());
+  try {
+    const data = await api.post(`/api/clusters/${jobId}/export`, { dest: dest.value.trim(), mode: mode.value, clusters });
+    toast(`Exported ${what} to ${data.dest} (${data.mode}).`, data.action ? {
+      action: { label: "Undo", run: () => api.post("/api/undo", { action: data.action })
+        .then(() => toast("Export undone.")).catch(showError) } } : {});
+  } catch (err) { showError(err); }
 }
 
 function palette(n) {

@@ -3,21 +3,27 @@
 import { api, query } from "./api.js";
 import { selection } from "./selection.js";
 import { attachAutocomplete } from "./autocomplete.js";
-import { clear, el, isTyping, plural, showError, splitTags, tile, toast } from "./ui.js";
+import { clear, dialog, el, isTyping, plural, showError, splitTags, tile, toast } from "./ui.js";
 
 const PAGE = 120; // the preload in index.html asks for the same first page
 const EAGER = 36; // thumbnails on a big first screen
 
 export async function render(root, { params }) {
   const q = params.q || "";
-  const state = { q, items: [], total: null, loading: false, anchor: null, done: false };
+  const [clusterJob, clusterId] = (params.cluster || "").split(":");
+  const cluster = params.cluster ? { job: clusterJob, id: clusterId } : null;
+  const state = { q, cluster, items: [], total: null, loading: false, anchor: null, done: false };
+  const pageUrl = (offset) => (cluster
+    ? `/api/clusters/${encodeURIComponent(cluster.job)}/members/${encodeURIComponent(cluster.id)}${query({ offset, limit: PAGE })}`
+    : `/api/images${query({ q, offset, limit: PAGE })}`);
   const info = el("span", { class: "muted", id: "gallery-count" }, "Loading…");
   const warnings = el("div", { class: "muted" });
   const grid = el("div", { class: "grid", id: "gallery-grid" });
   const sentinel = el("div", { class: "sentinel" });
   const page = el("div", { class: "page" },
     el("div", { class: "gallery-head" },
-      el("h1", { id: "gallery-title" }, q ? "Search" : "All pictures"), info,
+      el("h1", { id: "gallery-title" }, cluster ? `Cluster #${cluster.id}` : q ? "Search" : "All pictures"), info,
+      cluster ? el("a", { href: `#/clusters?job=${encodeURIComponent(cluster.job)}` }, "← back to the clusters") : null,
       el("span", { class: "spacer" }),
       pictureSearchButton(state, grid, info),
       el("button", { onclick: () => selectAll(state) }, "Select all")),
@@ -31,11 +37,14 @@ export async function render(root, { params }) {
   };
 
   grid.addEventListener("click", (event) => onTileClick(event, state, grid));
+  grid.addEventListener("keydown", (event) => onTileKey(event, state, grid));
   const loadMore = async () => {
     if (state.loading || state.done) return;
     state.loading = true;
     try {
-      const data = await api.get(`/api/images${query({ q, offset: state.items.length, limit: PAGE })}`);
+      const data = (!cluster && await firstPage(q, state.items.length)) || await api.get(pageUrl(state.items.length));
+      if (data.ids) state.allIds = data.ids;
+      if (data.label) document.getElementById("gallery-title").textContent = `Cluster #${cluster.id}: ${data.label.join(", ")}`;
       state.total = data.total;
       state.items.push(...data.items);
       const first = state.items.length === data.items.length;
@@ -47,13 +56,14 @@ export async function render(root, { params }) {
       });
       state.done = data.items.length < PAGE || state.items.length >= data.total;
       info.textContent = plural(data.total, "picture");
-      clear(warnings).append(...(data.warnings || []).map((w) => el("div", {}, w)));
+      clear(warnings).append(...(data.warnings || []).map((w) => warningLine(w, q)));
       if (!data.total) grid.replaceWith(emptyNotice(q));
       sessionStorage.setItem("illudex.list", JSON.stringify({ q, ids: state.items.map((i) => i.id) }));
       sync();
     } catch (e) {
       info.textContent = "";
-      showError(e);
+      if (!state.items.length) grid.replaceWith(errorNotice(e, q)); // in place, not a toast
+      else showError(e);
       state.done = true;
     } finally {
       state.loading = false;
@@ -106,9 +116,41 @@ function pictureSearchButton(state, grid, info) {
   return el("span", {}, input, el("button", { onclick: () => input.click(), title: "Find pictures like one from this computer (or drop it here)" }, "By picture…"));
 }
 
+// The first page the little script in index.html asked for while this one loaded.
+async function firstPage(q, offset) {
+  const early = window.illudexFirstPage;
+  window.illudexFirstPage = null;
+  if (!early || q || offset) return null;
+  try {
+    const response = await early;
+    return response.ok ? await response.json() : null;
+  } catch { return null; }
+}
+
+// A search warning; "did you mean" guesses become links to the corrected search.
+function warningLine(text, q) {
+  const unknown = text.match(/no tag named '([^']+)'/);
+  const guesses = text.match(/did you mean ([^?]+)\?/);
+  if (!unknown || !guesses) return el("div", { class: "warning" }, text);
+  const words = q.split(/\s+/);
+  const fixed = (guess) => words.map((w) => (w.replace(/^[-~]/, "") === unknown[1] ? w.replace(unknown[1], guess) : w)).join(" ");
+  return el("div", { class: "warning" }, `No tag named “${unknown[1]}”. Did you mean `,
+    guesses[1].split(/,\s*/).map((g, n) => [n ? ", " : "", el("a", { class: "did-you-mean", href: `#/?q=${encodeURIComponent(fixed(g))}` }, g)]),
+    "?");
+}
+
+function errorNotice(e, q) {
+  const text = String(e.message || e).replace(/^query: /, "");
+  const [first, ...rest] = text.split("\n");
+  return el("div", { class: "notice error-text", id: "gallery-error", role: "alert" },
+    el("strong", {}, e.status === 400 && q ? "This search cannot be read: " : "The pictures could not be listed: "), first,
+    rest.length ? el("pre", { class: "mono" }, rest.join("\n")) : null,
+    q ? el("p", {}, el("a", { href: "#/" }, "Show all pictures")) : null);
+}
+
 function emptyNotice(q) {
-  return el("div", { class: "notice" }, q
-    ? "No picture matches this search."
+  return el("div", { class: "notice", id: "gallery-empty" }, q
+    ? el("span", {}, "No picture matches this search. ", el("a", { href: "#/" }, "Show all pictures"))
     : el("span", {}, "The library is empty. Index a folder on the ", el("a", { href: "#/jobs" }, "Jobs"),
          " page (or run ", el("code", {}, "illudex scan FOLDER"), ")."));
 }
@@ -132,7 +174,38 @@ function onTileClick(event, state, grid) {
   grid.focus?.();
 }
 
+// Keyboard: arrows move between tiles, Space (or x) selects the focused one, with Shift
+// a range; Enter opens it (it is a link).
+function onTileKey(event, state, grid) {
+  const node = event.target.closest(".tile");
+  if (!node) return;
+  const tiles = [...grid.querySelectorAll(".tile")];
+  const at = tiles.indexOf(node);
+  if (event.key === " " || event.key === "x") {
+    event.preventDefault();
+    const id = Number(node.dataset.id);
+    if (event.shiftKey && state.anchor !== null) {
+      const ids = state.items.map((i) => i.id);
+      const [a, b] = [ids.indexOf(state.anchor), ids.indexOf(id)].sort((x, y) => x - y);
+      if (a >= 0) { ids.slice(a, b + 1).forEach((i) => selection.ids.add(i)); selection.save(); }
+    } else selection.toggle(id);
+    state.anchor = id;
+    return;
+  }
+  const top = node.offsetTop;
+  const perRow = tiles.filter((t) => t.offsetTop === top).length || 1;
+  const step = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: perRow, ArrowUp: -perRow }[event.key];
+  if (step === undefined) return;
+  const next = tiles[at + step];
+  if (next) { event.preventDefault(); next.focus(); }
+}
+
 async function selectAll(state) {
+  if (state.allIds) {
+    selection.set(state.allIds);
+    toast(`Selected ${plural(state.allIds.length, "picture")}.`);
+    return;
+  }
   try {
     const data = await api.get(`/api/images/ids${query({ q: state.q })}`);
     selection.set(data.ids);
@@ -164,10 +237,54 @@ export function renderSelectionBar() {
     el("span", { class: "ac" }, addInput), el("span", { class: "ac" }, removeInput),
     el("button", { type: "submit" }, "Apply"));
   bar.append(el("span", { class: "count" }, `${n.toLocaleString()} selected`), form,
+    el("button", { id: "sel-trash", class: "danger", onclick: () => fileSelection("trash") }, "Trash"),
+    el("button", { id: "sel-move", onclick: () => fileSelection("move") }, "Move…"),
+    el("button", { id: "sel-export", onclick: () => fileSelection("copy") }, "Export…"),
     el("button", { onclick: () => { location.hash = "#/clusters?selection=1"; } }, "Cluster"),
+    el("button", { id: "sel-dataset", title: "Make a training set of the selection",
+                   onclick: () => { location.hash = "#/datasets?selection=1"; } }, "Dataset…"),
     el("button", { onclick: () => selection.clear() }, "Clear"));
   attachAutocomplete(addInput, { separator: /[\s,]/ });
   attachAutocomplete(removeInput, { separator: /[\s,]/ });
+}
+
+// Trash, move or export (copy) the selection with their captions; one Undo puts it back.
+async function fileSelection(how) {
+  const ids = [...selection.ids];
+  let dest = null;
+  if (how !== "trash") {
+    const input = el("input", { type: "text", id: "files-dest", placeholder: "/full/path/of/a/folder",
+                                value: localStorage.getItem("illudex.filesDest") || "", "aria-label": "Folder" });
+    const verb = how === "move" ? "Move" : "Export (copy)";
+    const ok = await dialog(`${verb} ${plural(ids.length, "picture")}`, el("div", {},
+      el("p", {}, `${verb} the selected pictures, with their .txt captions, into this folder (made if missing):`), input),
+      [{ label: "Cancel", value: false }, { label: how === "move" ? "Move" : "Export", value: true, class: "primary" }]);
+    dest = input.value.trim();
+    if (!ok || !dest) return;
+    localStorage.setItem("illudex.filesDest", dest);
+  } else {
+    const ok = await dialog(`Trash ${plural(ids.length, "picture")}`, el("p", {},
+      "Move the selected pictures (and their captions) to the library's trash? Undo puts them back."),
+      [{ label: "Cancel", value: false }, { label: "Trash", value: true, class: "danger" }]);
+    if (!ok) return;
+  }
+  try {
+    const data = await api.post("/api/images/files", { ids, how, dest });
+    const done = { trash: "Moved to the trash", move: `Moved to ${data.dest}`, copy: `Exported to ${data.dest}` }[how];
+    const failed = data.failed.length ? ` (${plural(data.failed.length, "file")} failed: ${data.failed[0].error})` : "";
+    if (how !== "copy") selection.clear();
+    toast(`${done}: ${plural(data.pictures, "picture")}${failed}.`, { kind: failed ? "error" : "info", action: data.action ? {
+      label: "Undo", run: () => api.post("/api/undo", { action: data.action })
+        .then(() => { toast("Put back."); if (how !== "copy") rerender(); }).catch(showError) } : null });
+    if (how !== "copy") {
+      const gone = new Set(ids);
+      document.querySelectorAll("#gallery-grid .tile").forEach((t) => { if (gone.has(Number(t.dataset.id))) t.remove(); });
+    }
+  } catch (e) { showError(e); }
+}
+
+function rerender() {
+  window.dispatchEvent(new HashChangeEvent("hashchange")); // the router draws the page again
 }
 
 export async function undoEdits(edits) {

@@ -8,7 +8,15 @@ const CATEGORY_ORDER = ["artist", "copyright", "character", "general", "meta", "
 
 export async function render(root, { arg }) {
   const id = Number(arg);
-  const item = await api.get(`/api/images/${id}`);
+  let item;
+  try {
+    item = await api.get(`/api/images/${id}`);
+  } catch (e) { // shown in place: an unknown id is a page of its own, not a toast
+    root.append(el("div", { class: "page" }, el("div", { class: "notice error-text", id: "picture-error", role: "alert" },
+      e.status === 404 || e.status === 422 ? `There is no picture ${arg} in the catalog. ` : `${e.message} `,
+      el("a", { href: "#/" + backQuery() }, "Back to the gallery"))));
+    return null;
+  }
   const view = el("div", { class: "picture-view", id: "picture-view" },
     el("img", { src: item.file, alt: item.name, id: "picture-img" }));
   view.addEventListener("click", () => view.classList.toggle("full"));
@@ -20,6 +28,8 @@ export async function render(root, { arg }) {
   const { prev, next } = neighbours(id);
   const nav = el("div", { class: "row" },
     el("a", { class: "button", href: "#/" + backQuery() }, "← Gallery"),
+    el("a", { class: "button", id: "more-like-this", href: `#/?q=${encodeURIComponent(`similar:${id}`)}`,
+              title: "The gallery of pictures that look like this one" }, "More like this"),
     el("span", { class: "spacer" }),
     prev ? el("a", { class: "button", href: `#/image/${prev}`, title: "Previous (←)" }, "‹ Prev") : null,
     next ? el("a", { class: "button", href: `#/image/${next}`, title: "Next (→)" }, "Next ›") : null);
@@ -99,7 +109,12 @@ function renderTags(box, item) {
     const names = splitTags(input.value);
     if (names.length) editTags(box, item, names, []);
   } }, el("span", { class: "ac grow" }, input), el("button", { type: "submit" }, "Add"));
-  box.append(form);
+  const captions = el("input", { type: "checkbox", id: "write-caption", checked: writeCaptions(),
+                                 onchange: (e) => localStorage.setItem("illudex.writeCaptions", e.target.checked ? "1" : "") });
+  box.append(form, el("div", { class: "row" },
+    el("label", { class: "check-label muted" }, captions, "also write tag changes to the .txt caption"),
+    el("button", { type: "button", id: "write-caption-now", title: "Write this picture's tags to its .txt caption now",
+                   onclick: () => writeCaptionNow(item) }, "Write caption now")));
   attachAutocomplete(input, { separator: /[\s,]/ });
 }
 
@@ -114,14 +129,29 @@ function shortSource(source) {
   return source;
 }
 
+function writeCaptions() {
+  return localStorage.getItem("illudex.writeCaptions") === "1";
+}
+
+async function writeCaptionNow(item) {
+  try {
+    const data = await api.post("/api/tags/batch", { ids: [item.id], add: [], remove: [], captions: true });
+    toast(data.captions ? "Caption file written." : "Nothing to write (no tags).", data.captions_action ? {
+      action: { label: "Undo", run: () => api.post("/api/undo", { action: data.captions_action })
+        .then(() => toast("Caption put back.")).catch(showError) } } : {});
+  } catch (e) { showError(e); }
+}
+
 async function editTags(box, item, add, remove) {
   try {
-    const data = await api.post("/api/tags/batch", { ids: [item.id], add, remove });
+    const data = await api.post("/api/tags/batch", { ids: [item.id], add, remove, captions: writeCaptions() });
     const fresh = await api.get(`/api/images/${item.id}`);
     renderTags(box, fresh);
-    toast(add.length ? `Added ${add.join(", ")}.` : `Removed ${remove.join(", ")}.`, {
+    const note = data.captions_action ? " The .txt caption was rewritten." : " The .txt caption was not touched.";
+    toast((add.length ? `Added ${add.join(", ")}.` : `Removed ${remove.join(", ")}.`) + note, {
       action: { label: "Undo", run: async () => {
         try {
+          if (data.captions_action) await api.post("/api/undo", { action: data.captions_action });
           for (const edit of [...data.edits].reverse()) await api.post("/api/tags/undo", { edit });
           renderTags(box, await api.get(`/api/images/${item.id}`));
         } catch (e) { showError(e); }
@@ -141,7 +171,7 @@ async function loadDupes(box, id) {
     if (dupes.length) {
       box.append(el("h3", {}, "Duplicates"),
         el("div", { class: "grid small" }, dupes.map(({ f, keep }) => tile(f, { badge: keep ? "keeper" : null }))),
-        el("p", {}, el("a", { href: "#/dupes" }, "Review duplicates →")));
+        el("p", {}, el("a", { href: `#/dupes?image=${id}`, id: "review-dupes" }, "Review duplicates →")));
     }
     if (data.alternates.length) {
       box.append(el("h3", {}, "Alternates"), el("div", { class: "grid small" }, data.alternates.map((f) => tile(f))));

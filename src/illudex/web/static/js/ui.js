@@ -46,7 +46,9 @@ export function showError(error) {
 }
 
 // A dialog; resolves to the value of the button chosen (null on Escape or outside click).
-export function dialog(title, body, buttons) {
+// `focus`: the value of the button focused at first (default: the primary one); a dialog
+// that does much at once focuses a harmless one, so that Enter does not confirm it.
+export function dialog(title, body, buttons, { focus } = {}) {
   return new Promise((resolve) => {
     const back = el("div", { class: "modal-back" });
     const done = (value) => {
@@ -58,14 +60,17 @@ export function dialog(title, body, buttons) {
       if (event.key === "Escape") { event.stopPropagation(); done(null); }
     };
     const row = el("div", { class: "buttons" },
-      buttons.map((b) => el("button", { class: b.class || "", onclick: () => done(b.value) }, b.label)));
+      buttons.map((b, i) => el("button", { class: b.class || "", dataset: { index: i },
+                                           onclick: () => done(b.value) }, b.label)));
     back.append(el("div", { class: "modal", role: "dialog", "aria-modal": "true", "aria-label": title },
       el("h2", {}, title), body, row));
     back.addEventListener("click", (event) => { if (event.target === back) done(null); });
     document.addEventListener("keydown", onKey, true);
     document.body.append(back);
-    const primary = row.querySelector(".primary") || row.querySelector("button");
-    if (primary) primary.focus();
+    const chosen = buttons.findIndex((b) => focus !== undefined && b.value === focus);
+    const first = chosen >= 0 ? row.querySelector(`[data-index="${chosen}"]`)
+      : row.querySelector(".primary") || row.querySelector("button");
+    if (first) first.focus();
   });
 }
 

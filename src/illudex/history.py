@@ -1,0 +1,189 @@
+"""The journal read for people: every action with what it moved or changed, the trash's
+contents, putting trashed pictures back, and a token that changes whenever the
+pictures or the journal do (so a page showing them knows it is stale).
+
+Only the journal's public operations change files here: putting a picture back is a
+journalled move of its own, so it can be undone like any other action, and undoing
+the action that trashed it later finds the file already home.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from illudex.catalog.images import row_by_path
+from illudex.journal import Journal, JournalError
+from illudex.paths import is_under, sidecar_path
+from illudex.scan.walk import TRASH_DIR_NAME
+
+OPERATIONS_SHOWN = 50  # operations listed per action (the count says how many in all)
+
+
+@dataclass(frozen=True)
+class Operation:
+    op: str  # 'move' | 'write' | 'create' | 'tag-edit'
+    src: str | None
+    dst: str | None
+    state: str  # 'pending' | 'done' | 'undone'
+    to_trash: bool = False  # a move into a trash folder
+
+
+@dataclass
+class ActionEntry:
+    id: int
+    kind: str
+    summary: str
+    created_at: float
+    state: str  # 'open' | 'done' | 'undone'
+    count: int  # operations in all
+    operations: list[Operation] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class TrashItem:
+    entry: int  # the journal row that moved it there
+    action_id: int
+    original: str  # where it came from (and goes back to)
+    path: str  # where it lies in the trash
+    image_id: int | None
+    size: int | None
+    trashed_at: float
+    captions: int  # caption files trashed with it
+
+    def as_json(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass
+class RestoreResult:
+    action_id: int | None
+    done: list[tuple[str, str]] = field(default_factory=list)  # (from the trash, back to)
+    failed: list[dict[str, str]] = field(default_factory=list)
+
+
+def actions(conn: sqlite3.Connection, library_dir: Path, limit: int = 50, offset: int = 0
+            ) -> list[ActionEntry]:
+    """The newest actions first, each with its first operations."""
+    rows = conn.execute(
+        "SELECT a.id, a.kind, a.summary, a.created_at, a.state, "
+        "(SELECT COUNT(*) FROM journal j WHERE j.action_id = a.id) "
+        "FROM actions a ORDER BY a.id DESC LIMIT ? OFFSET ?", (limit, offset),
+    ).fetchall()
+    out = [ActionEntry(*tuple(r)) for r in rows]
+    for entry in out:
+        ops = conn.execute(
+            "SELECT op, src, dst, state FROM journal WHERE action_id = ? ORDER BY seq LIMIT ?",
+            (entry.id, OPERATIONS_SHOWN),
+        ).fetchall()
+        entry.operations = [
+            Operation(op, _text(src), _text(dst), state,
+                      op == "move" and in_trash(_text(dst) or "", library_dir))
+            for op, src, dst, state in ops]
+    return out
+
+
+def count_actions(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT COUNT(*) FROM actions").fetchone()[0])
+
+
+def in_trash(path: str, library_dir: Path) -> bool:
+    """The journal's trash: the library's `trash/`, or a `.illudex-trash` folder."""
+    return is_under(path, str(library_dir / "trash")) or TRASH_DIR_NAME in Path(path).parts
+
+
+def trash_contents(conn: sqlite3.Connection, library_dir: Path, limit: int = 500
+                   ) -> list[TrashItem]:
+    """Pictures the journal moved into a trash that are still there, newest first.
+    Their caption files, trashed with them, go back with them and are only counted."""
+    rows = conn.execute(
+        "SELECT j.id, j.action_id, j.src, j.dst, a.created_at FROM journal j "
+        "JOIN actions a ON a.id = j.action_id WHERE j.op = 'move' AND j.state = 'done' "
+        "AND a.state != 'undone' ORDER BY j.id DESC",
+    ).fetchall()
+    moved = [(entry, action, _text(src) or "", _text(dst) or "", at)
+             for entry, action, src, dst, at in rows]
+    trashed = [m for m in moved if in_trash(m[3], library_dir) and os.path.lexists(m[3])]
+    captions = {(action, src) for _, action, src, _, _ in trashed if src.endswith(".txt")}
+    items = []
+    for entry, action, src, dst, at in trashed:
+        row = row_by_path(conn, dst)
+        if row is None and src.endswith(".txt") and _beside_picture(src, trashed, action):
+            continue  # a caption: listed with its picture
+        items.append(TrashItem(entry, action, src, dst, row.id if row else None,
+                               _size(dst), at, int((action, sidecar_path(src)) in captions
+                                                  and sidecar_path(src) != src)))
+        if len(items) >= limit:
+            break
+    return items
+
+
+def restore(conn: sqlite3.Connection, journal: Journal, library_dir: Path,
+            entries: Sequence[int]) -> RestoreResult:
+    """Put trashed pictures (by journal row) back where they were, with their captions,
+    as one new action."""
+    wanted = {i.entry: i for i in trash_contents(conn, library_dir, limit=1_000_000)}
+    items = [wanted[e] for e in dict.fromkeys(entries) if e in wanted]
+    result = RestoreResult(action_id=None)
+    if not items:
+        return result
+    with journal.action("restore", f"{len(items)} file(s)") as action_id:
+        result.action_id = action_id
+        for item in items:
+            try:
+                back = journal.move(action_id, item.path, item.original)
+                result.done.append((item.path, back))
+                _restore_caption(conn, journal, action_id, item, back)
+            except (OSError, JournalError) as e:
+                result.failed.append({"path": item.original, "error": str(e)})
+    return result
+
+
+def _restore_caption(conn: sqlite3.Connection, journal: Journal, action_id: int,
+                     item: TrashItem, back: str) -> None:
+    caption = sidecar_path(item.original)
+    if caption == item.original:
+        return
+    row = conn.execute(
+        "SELECT dst FROM journal WHERE action_id = ? AND op = 'move' AND state = 'done' "
+        "AND src = ?", (item.action_id, caption),
+    ).fetchone()
+    trashed = _text(row[0]) if row else None
+    if trashed and os.path.lexists(trashed) and not os.path.lexists(sidecar_path(back)):
+        journal.move(action_id, trashed, sidecar_path(back))
+
+
+def change_token(conn: sqlite3.Connection) -> str:
+    """Changes whenever pictures come or go (scan, trash, undo), an action is recorded or
+    undone, or a duplicate decision is made: compare two tokens to know."""
+    images = conn.execute("SELECT images_version FROM search_state").fetchone()
+    journal = conn.execute(
+        "SELECT COUNT(*), COALESCE(MAX(id), 0), "
+        "COALESCE(SUM(state = 'undone'), 0) FROM actions").fetchone()
+    decided = conn.execute("SELECT COUNT(*), COALESCE(MAX(at), 0) FROM dupe_decisions").fetchone()
+    parts = [images[0] if images else 0, *journal, *decided]
+    return ".".join(str(p) for p in parts)
+
+
+def _beside_picture(caption: str, trashed: list[tuple[int, int, str, str, float]],
+                    action: int) -> bool:
+    stem = os.path.splitext(caption)[0]
+    return any(a == action and not src.endswith(".txt") and os.path.splitext(src)[0] == stem
+               for _, a, src, _, _ in trashed)
+
+
+def _text(stored: str | bytes | None) -> str | None:
+    return os.fsdecode(stored) if isinstance(stored, bytes) else stored
+
+
+def _size(path: str) -> int | None:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return None

@@ -1,0 +1,156 @@
+"""The suggested keeper is the copy the others were made from: each everyday edit, made
+to a generated picture and found through the real scan and duplicate finder, loses to
+the original, and the reason names the edit. The old order (resolution, lossless,
+larger file) keeps the edited copy in several of these cases."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw, ImageFilter, ImageOps
+
+from illudex.dupes.finder import DupesOptions
+from illudex.library import Library
+
+OLD_PREFERENCE = ("resolution", "lossless", "size", "tags", "older")
+
+
+def original_picture(seed: int = 3, size: tuple[int, int] = (640, 512)) -> Image.Image:
+    """Clipart-like: filled shapes with sharp outlines and thin hatching on white."""
+    rnd = random.Random(seed)
+    im = Image.new("RGB", size, "white")
+    d = ImageDraw.Draw(im)
+    w, h = size
+    for _ in range(9):
+        x0, y0 = rnd.randint(0, w * 2 // 3), rnd.randint(0, h // 2)
+        x1, y1 = x0 + rnd.randint(w // 8, w // 3), y0 + rnd.randint(h // 8, h // 3)
+        fill = tuple(rnd.randint(30, 230) for _ in range(3))
+        shape = d.ellipse if rnd.random() < 0.5 else d.rectangle
+        shape((x0, y0, x1, y1), fill=fill, outline="black", width=2)
+    for k in range(w // 3, w, 9):  # fine lines: detail a blur or an upscale loses
+        d.line((k, h - 90, k + 30, h - 40), fill=(40, 40, 40), width=1)
+    return im
+
+
+def _text(im: Image.Image) -> Image.Image:
+    im = im.copy()
+    ImageDraw.Draw(im).text((12, im.height - 30), "sample 31337", fill=(20, 20, 20))
+    return im
+
+
+EDITS: dict[str, tuple[Callable[[Image.Image], Image.Image], str, str]] = {
+    # name: (edit, file suffix, a word the reason must hold)
+    "blur": (lambda im: im.filter(ImageFilter.GaussianBlur(1.0)), ".png", "blurred"),
+    "text": (_text, ".png", "added text"),
+    "border": (lambda im: ImageOps.expand(im, border=16, fill="black"), ".png", "border"),
+    "upscale": (lambda im: im.resize((im.width * 9 // 5, im.height * 9 // 5),
+                                     Image.Resampling.BICUBIC), ".png", "upscaled"),
+    "downscale": (lambda im: im.resize((im.width * 3 // 5, im.height * 3 // 5),
+                                       Image.Resampling.LANCZOS), ".png", "downscaled"),
+    "jpeg": (lambda im: im, ".jpg", "re-encoded as JPEG"),
+    "crop": (lambda im: im.crop((40, 30, im.width - 20, im.height - 36)), ".png", "cropped"),
+}
+
+
+def make_group(folder: Path, kinds: list[str]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    im = original_picture()
+    im.save(folder / "a_original.png")
+    for kind in kinds:
+        edit, suffix, _ = EDITS[kind]
+        out = edit(im)
+        name = folder / f"b_{kind}{suffix}"
+        out.save(name, quality=60) if suffix == ".jpg" else out.save(name)
+
+
+def keeper(tmp_path: Path, folder: Path, preference: tuple[str, ...] | None = None) -> tuple[
+    str, str, int
+]:
+    with Library.open(tmp_path / "lib") as lib:
+        lib.workers = 1
+        lib.scan([folder])
+        options = DupesOptions(preference=preference) if preference else None
+        report = lib.dupes([folder], options)
+    assert len(report.groups) == 1, [[f.path for f in g.files] for g in report.groups]
+    group = report.groups[0]
+    return Path(group.keep.path).name, group.reason, len(group.files)
+
+
+@pytest.mark.parametrize("kind", list(EDITS))
+def test_the_original_is_kept_over_each_edit(tmp_path: Path, kind: str) -> None:
+    folder = tmp_path / "pics"
+    make_group(folder, [kind])
+    name, reason, n = keeper(tmp_path, folder)
+    assert n == 2
+    assert name == "a_original.png", reason
+    assert reason.startswith("the others: ") and EDITS[kind][2] in reason
+
+
+def test_every_edit_in_one_group_the_reason_names_each(tmp_path: Path) -> None:
+    folder = tmp_path / "pics"
+    make_group(folder, list(EDITS))
+    name, reason, n = keeper(tmp_path, folder)
+    assert n >= len(EDITS)  # the engine may leave one copy out; the keeper is the question
+    assert name == "a_original.png", reason
+    named = [word for _, _, word in EDITS.values() if word in reason]
+    assert len(named) >= n - 2, reason  # copies with the same verdict may share a word
+
+
+def test_the_old_order_kept_edited_copies(tmp_path: Path) -> None:
+    """The order before: more pixels, then the larger file. An upscale has more pixels,
+    a captioned or bordered PNG is a larger file: each beat the original."""
+    for kind in ("upscale", "border", "text"):
+        folder = tmp_path / kind
+        make_group(folder, [kind])
+        old, _, _ = keeper(tmp_path, folder, OLD_PREFERENCE)
+        new, _, _ = keeper(tmp_path, folder)
+        assert (old, new) == (f"b_{kind}.png", "a_original.png")
+
+
+def test_prefer_still_overrides(tmp_path: Path) -> None:
+    folder = tmp_path / "pics"
+    make_group(folder, ["upscale"])
+    name, reason, _ = keeper(tmp_path, folder, ("resolution",))
+    assert name == "b_upscale.png" and reason.startswith("higher resolution")
+
+
+def test_a_chosen_keeper_is_remembered_by_content(tmp_path: Path) -> None:
+    folder = tmp_path / "pics"
+    make_group(folder, ["blur", "border"])
+    with Library.open(tmp_path / "lib") as lib:
+        lib.workers = 1
+        lib.scan([folder])
+        group = lib.dupes([folder]).groups[0]
+        assert Path(group.keep.path).name == "a_original.png"
+        border = next(f for f in group.files if f.path.endswith("b_border.png"))
+        lib.choose_keeper(border.id, [f.id for f in group.files])
+        (folder / "b_border.png").rename(folder / "renamed.png")  # content, not path
+        lib.scan([folder])
+        group = lib.dupes([folder]).groups[0]
+        assert (Path(group.keep.path).name, group.reason) == ("renamed.png", "chosen by you")
+        blur = next(f for f in group.files if f.path.endswith("b_blur.png"))
+        lib.choose_keeper(blur.id, [f.id for f in group.files])  # a later choice wins
+        assert Path(lib.dupes([folder]).groups[0].keep.path).name == "b_blur.png"
+        assert lib.forget_keeper(folder / "b_blur.png")
+        assert Path(lib.dupes([folder]).groups[0].keep.path).name == "a_original.png"
+
+
+def test_a_library_scanned_before_measures_each_picture_once(tmp_path: Path) -> None:
+    """A catalog from before the quality record (no such rows) gets them on the next
+    scan, and the scan after that reads nothing."""
+    folder = tmp_path / "pics"
+    make_group(folder, ["blur", "border"])
+    with Library.open(tmp_path / "lib") as lib:
+        lib.workers = 1
+        lib.scan([folder])
+        lib.conn.execute("DELETE FROM features WHERE analyser = 'quality'")
+        lib.conn.execute("DELETE FROM dupe_keeper_cache")
+        assert lib.scan([folder]).unchanged == 0  # each read again, once
+        stored = lib.conn.execute(
+            "SELECT COUNT(*) FROM features WHERE analyser = 'quality'").fetchone()[0]
+        assert stored == 3
+        assert lib.scan([folder]).unchanged == 3
+        assert Path(lib.dupes([folder]).groups[0].keep.path).name == "a_original.png"
