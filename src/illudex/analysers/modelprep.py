@@ -7,15 +7,14 @@ numpy only, never onnxruntime), so decode worker processes run it while the mode
 
 from __future__ import annotations
 
-import multiprocessing
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from PIL import Image, ImageOps
+
+from illudex.analysers.prefetch import in_order
 
 PAD_GREY = 114  # ultralytics' LetterBox fill
 CLIP_MEAN = np.array([0.48145466, 0.4578275, 0.40821073], np.float32).reshape(3, 1, 1)
@@ -171,27 +170,6 @@ def prepare_many(paths: Sequence[str], prep: Prep, workers: int, ahead: int = 32
     if workers <= 1 or len(tasks) < 4:
         yield from map(prepare_file, tasks)
         return
-    # spawn: forking beside ONNX Runtime's threads is unsafe (as the tagger's runner).
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_ignore_interrupts)
-    try:
-        queue: deque[Future[tuple[Any, tuple[int, int], str]]] = deque()
-        pending = iter(tasks)
-        for task in pending:
-            queue.append(pool.submit(prepare_file, task))
-            if len(queue) >= ahead:
-                break
-        while queue:
-            result = queue.popleft().result()
-            for task in pending:
-                queue.append(pool.submit(prepare_file, task))
-                break
-            yield result
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    yield from in_order(prepare_file, tasks, workers, ahead)
 
 
-def _ignore_interrupts() -> None:
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)

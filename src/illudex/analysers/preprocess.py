@@ -108,8 +108,3 @@ def prepare_file(task: tuple[int, str, Preprocess]) -> tuple[int, str, np.ndarra
         return image_id, path, None, f"cannot prepare: {type(e).__name__}: {e}"
 
 
-def ignore_interrupts() -> None:
-    """Worker initialiser: Ctrl-C is handled once, by the parent, which stops the pool."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)

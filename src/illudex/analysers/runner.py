@@ -14,19 +14,17 @@ Catalog rows written (source `model:NAME`):
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sqlite3
 import time
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from illudex.analysers.clip import ClipModel
-from illudex.analysers.preprocess import Preprocess, ignore_interrupts, prepare_file
+from illudex.analysers.prefetch import in_order
+from illudex.analysers.preprocess import Preprocess, prepare_file
 from illudex.analysers.wd_tagger import (
     CATEGORY_NAMES,
     RATING_PREFIX,
@@ -246,31 +244,8 @@ def _prepared(
         yield from map(prepare_file, tasks)
         return
     ahead = 2 * batch_size + 2 * workers  # the next batch decodes while this one infers
-    context = multiprocessing.get_context("spawn")  # fork is unsafe beside ORT's threads
-    pool = ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=ignore_interrupts
-    )
-    try:
-        yield from _in_order(pool, tasks, ahead)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    yield from in_order(prepare_file, tasks, workers, ahead)
 
-
-def _in_order(
-    pool: ProcessPoolExecutor, tasks: Iterable[tuple[int, str, Preprocess]], ahead: int
-) -> Iterator[Prepared]:
-    queue: deque[Future[Prepared]] = deque()
-    tasks = iter(tasks)
-    for task in tasks:
-        queue.append(pool.submit(prepare_file, task))
-        if len(queue) >= ahead:
-            break
-    while queue:
-        result = queue.popleft().result()
-        for task in tasks:
-            queue.append(pool.submit(prepare_file, task))
-            break
-        yield result
 
 
 # --- storage -----------------------------------------------------------------------------
