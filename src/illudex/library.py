@@ -487,6 +487,31 @@ class Library:
         self._remember("clip_name", clip.name)  # the name its vectors are stored under
         return summary
 
+    def score_quality(
+        self,
+        paths: Iterable[str | Path],
+        *,
+        model: str | None = None,
+        device: str = "auto",
+        rerun: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> RunSummary:
+        """Score the pictures under `paths` with an aesthetic model (`quality:` in search)."""
+        from illudex.analysers.quality import DEFAULT_AESTHETIC, QualityScorer
+        from illudex.analysers.qualityrun import score_pictures
+        from illudex.analysers.runner import _default_workers
+        from illudex.models.pool import shared
+        from illudex.models.sessions import uses_gpu
+
+        name = model or DEFAULT_AESTHETIC
+        scorer = shared().get("quality", name, device,
+                              lambda: QualityScorer.load(name, device=device))
+        rows = self.images(self.image_ids(paths))
+        workers = (_default_workers(uses_gpu(scorer.classifier.session))
+                   if self.workers is None else self.workers)
+        return score_pictures(self.conn, [(rows[i].path, rows[i].digest) for i in sorted(rows)],
+                              scorer, name, workers=workers, rerun=rerun, progress=progress)
+
     def write_captions(
         self, results: Sequence[TagResult], options: CaptionOptions, policy: str = "merge"
     ) -> int | None:

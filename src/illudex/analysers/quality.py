@@ -20,10 +20,10 @@ from PIL import Image
 
 from illudex.analysers.classify import Classifier, load_labels
 from illudex.analysers.onnxfiles import model_files
+from illudex.models.deepghs import DEFAULT_AESTHETIC
 from illudex.models.errors import ModelCorrupt, ModelMismatch
 
 AESTHETIC_LABELS = ("worst", "low", "normal", "good", "great", "best", "masterpiece")
-DEFAULT_AESTHETIC = "anime_aesthetic-swinv2pv3_v0_448_ls0.2_x"
 SAMPLES_FILE = "samples.npz"
 
 

@@ -4,7 +4,8 @@ Rows are keyed by the picture's digest, the kind of result and the recipe (the m
 source and the step's settings): the same bytes anywhere in the library share them, and
 a step with other thresholds neither reads nor overwrites another's. Search reads the
 latest detection of a kind per picture (`faces:1`) and any classifier's best label
-(`class:illustration`), through the SQL fragments below.
+(`class:illustration`) and the latest quality score (`quality:>=0.7`, `sort:-quality`),
+through the SQL fragments below.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from illudex.catalog.db import write_transaction
 
 DETECTION_KINDS = ("face", "head", "person", "halfbody")
 CLASS_KIND = "class"
+# The aesthetic score: data {"quality": 0..1, "raw": 0..6, "label": best}, label the best.
+QUALITY_KIND = "quality"
 
 
 @dataclass(frozen=True)
@@ -86,3 +89,18 @@ def label_sql(n_labels: int) -> str:
     marks = ",".join("?" * n_labels)
     return (f"EXISTS (SELECT 1 FROM model_results r WHERE r.digest = i.digest "
             f"AND r.kind = '{CLASS_KIND}' AND r.label IN ({marks}))")
+
+
+def quality_sql() -> str:
+    """SQL for picture `i`'s latest quality score (NULL when no aesthetic model has
+    scored it: matched by neither quality:X nor -quality:X, last in sort:-quality)."""
+    return (f"(SELECT json_extract(r.data, '$.quality') FROM model_results r "
+            f"WHERE r.digest = i.digest AND r.kind = '{QUALITY_KIND}' "
+            f"ORDER BY r.at DESC LIMIT 1)")
+
+
+def scored_digests(conn: sqlite3.Connection, recipe: str) -> set[str]:
+    """Digests this quality recipe has scored already."""
+    rows = conn.execute("SELECT digest FROM model_results WHERE kind = ? AND recipe = ?",
+                        (QUALITY_KIND, recipe))
+    return {r[0] for r in rows}

@@ -59,6 +59,7 @@ app = _new_app()
 SUBCOMMANDS: dict[str, Callable[..., object] | typer.Typer] = {
     "scan": scan_command, "dupes": dupes.app, "search": search_command, "tags": tags.app,
     "cluster": cluster.app, "tag": models.tag_command, "embed": models.embed_command,
+    "quality": models.quality_command,
     "models": models.app, "serve": serve_command, "dataset": dataset.app,
     "watch": watch_command,
 }

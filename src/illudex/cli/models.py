@@ -1,4 +1,5 @@
-"""`illudex tag`, `illudex embed` and `illudex models`: the model layer from the command line."""
+"""`illudex tag`, `illudex embed`, `illudex quality` and `illudex models`: the model layer
+from the command line."""
 
 from __future__ import annotations
 
@@ -115,6 +116,35 @@ def embed_command(
                     "errors": _errors(summary)})
     else:
         _show_summary("Embedded", summary)
+
+
+def quality_command(
+    paths: Annotated[list[Path], paths_argument("Folders or pictures (scanned first if needed).")],
+    model: ModelOption = None,
+    device: DeviceOption = "auto",
+    rerun: Annotated[bool, typer.Option(help="Score again pictures this model scored.")]
+    = False,
+    library: LibraryOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Store an aesthetic quality score (0..1) per picture, for `quality:>=0.7` and
+    `sort:-quality` in search and the `min-quality` dataset step."""
+    from illudex.models.errors import ModelError
+
+    check_model_name(model)
+    with open_library(library) as lib:
+        run_scan(lib, paths, quiet=json_out)
+        try:
+            with progress_bar("Scoring", json_out) as update:
+                summary = lib.score_quality(paths, model=model, device=device, rerun=rerun,
+                                            progress=update)
+        except ModelError as e:
+            fail(str(e))
+    if json_out:
+        print_json({"model": summary.model, "done": summary.done, "skipped": summary.skipped,
+                    "errors": _errors(summary)})
+    else:
+        _show_summary("Scored", summary)
 
 
 @app.command("list")

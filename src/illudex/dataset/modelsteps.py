@@ -1,11 +1,11 @@
 """Dataset steps that need a model: faces, heads and people (count, crop, split), picture
-class, the CCIP character filter and upscaling.
+class, the quality score, the CCIP character filter and upscaling.
 
 Each is an item step: it runs in this process, loads its model once (through illudex's
 model registry: a name, a folder or an .onnx file in `model`), decodes pictures in
 worker processes, runs the model on batches and caches what it said per picture key
 and parameters, so a re-run runs no model. What it found goes into the item's
-metadata (`detections`, `class`, `ccip`, `upscaled`), which the `files` export writes
+metadata (`detections`, `class`, `quality`, `ccip`, `upscaled`), which the `files` export writes
 to each picture's sidecar.
 
 A crop is a new item: its own pixels (a PNG in the cache) and key, its parent's tags
@@ -89,7 +89,7 @@ class Stored:
     steps before this one) and search (`faces:1`, `class:comic`) need no model."""
 
     conn: sqlite3.Connection
-    kind: str  # face, head, person, halfbody, class
+    kind: str  # face, head, person, halfbody, class, quality
     recipe: str  # JSON: the model's source and the step's settings
     model: str  # as the step names it
 
@@ -121,8 +121,10 @@ def _in_catalog(item: Item) -> bool:
 
 
 def _result(digest: str, kind: str, value: Any) -> Any:
-    from illudex.catalog.modelresults import CLASS_KIND, Result
+    from illudex.catalog.modelresults import CLASS_KIND, QUALITY_KIND, Result
 
+    if kind == QUALITY_KIND:
+        return Result(digest, value, label=value.get("label"))
     if kind == CLASS_KIND:
         return Result(digest, value, label=max(value, key=value.__getitem__) if value else None)
     return Result(digest, value, count=len(value["boxes"]))
@@ -588,6 +590,45 @@ class MonochromeModel(ClassFilter):
               Param("threshold", 0.5, "score at which a drop label drops"))
 
 
+# --- quality ----------------------------------------------------------------------------
+
+
+class MinQuality(_ModelStep):
+    name = "min-quality"
+    help = ("Drop pictures whose aesthetic quality score (0..1, the percentile among the "
+            "model's own samples) is under `min`; reads the score `illudex quality` stored.")
+    params = (Param("model", deepghs.DEFAULT_AESTHETIC, "aesthetic model name, folder or file"),
+              Param("min", 0.5, "lowest quality kept (0..1)"))
+
+    def check(self) -> None:
+        if not 0 <= float(self.min) <= 1:
+            raise DatasetError(f"step {self.name}: min is between 0 and 1")
+
+    def apply(self, items: list[Item], context: Any) -> Outcome:
+        kept, dropped = [], []
+        for item, found in zip(items, self.scores(items, context), strict=True):
+            item.meta["quality"] = found["quality"]
+            if found["quality"] < float(self.min):
+                dropped.append(Dropped(item, self.name, f"quality {found['quality']:.3f} "
+                                                        f"< {self.min} ({found['label']})"))
+            else:
+                kept.append(item)
+        return kept, dropped
+
+    def scores(self, items: list[Item], context: Any) -> list[dict[str, Any]]:
+        recipe = _key("quality", _model_id(self.model))[:16]
+        workers = decode_workers(context)
+
+        def compute(missing: list[Item]) -> Iterator[dict[str, Any]]:
+            from illudex.analysers.quality import QualityScorer
+            from illudex.analysers.qualityrun import records
+
+            scorer = QualityScorer.load(self.model)
+            for batch, _ in prepared_batches(missing, scorer.classifier.prep, workers):
+                yield from records(scorer, batch)
+
+        return _cached(context.cache, items, lambda i: f"qual-{i.key}-{recipe}", compute,
+                       Stored.of(context, "quality", self.model))
 
 
 # --- CCIP: the one main character --------------------------------------------------------
@@ -764,4 +805,4 @@ class _Lazy:
 
 STEPS: tuple[type[ItemStep], ...] = (
     FaceCount, HeadCount, PersonCount, FaceRatio, HeadCover, FaceCrop, HeadCrop, PersonSplit,
-    ThreeStageSplit, ClassFilter, MonochromeModel, CharacterFilter, Upscale)
+    ThreeStageSplit, ClassFilter, MonochromeModel, MinQuality, CharacterFilter, Upscale)

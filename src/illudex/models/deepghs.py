@@ -33,6 +33,7 @@ DEFAULT_REAL = "anime_real_cls-mobilenetv3_v1.4_dist"
 DEFAULT_MONOCHROME = "monochrome_detect-mobilenetv3_large_100_dist_safe2"
 DEFAULT_CCIP = "ccip-caformer-24-randaug-pruned"
 DEFAULT_UPSCALER = "cdc-HGSR-MHR-anime-aug_X4_320"
+DEFAULT_AESTHETIC = "anime_aesthetic-swinv2pv3_v0_448_ls0.2_x"
 
 
 def _info(name: str, kind: Kind, repo: str, folder: str, about: str, licence: str,

@@ -169,7 +169,9 @@ def _location(kind: str, name: str) -> str:
     from illudex.models.errors import ModelError
 
     try:
-        found = hub.locate(registry.resolve(name, kind=kind))  # type: ignore[arg-type]
+        # A quality scorer is a classifier's files (kept apart in the pool by its kind).
+        files_kind = "classifier" if kind == "quality" else kind
+        found = hub.locate(registry.resolve(name, kind=files_kind))  # type: ignore[arg-type]
         return f"{found}@{found.stat().st_mtime_ns}" if found is not None else ""
     except (OSError, ModelError):
         return ""

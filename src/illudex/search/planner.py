@@ -159,12 +159,22 @@ COLUMNS = {
 }
 
 
+# What model steps stored (model_results) has no cached column: SQL only, and NULL (so
+# matched by neither faces:N nor -faces:N) where no model has looked at the picture.
+SQL_ONLY_RANGES = {*DETECTION_KEYS, "quality"}
+
+
+def _range_column(key: str) -> str:
+    if key in DETECTION_KEYS:
+        return modelresults.count_sql(DETECTION_KEYS[key])
+    if key == "quality":
+        return modelresults.quality_sql()
+    return COLUMNS[key]
+
+
 def _meta_sql(meta: Meta) -> SqlFilter:
     if meta.range is not None:
-        # Detection counts are SQL only (no cached column): NULL, so matched by neither
-        # faces:N nor -faces:N, where no detector has looked at the picture.
-        column = (modelresults.count_sql(DETECTION_KEYS[meta.key])
-                  if meta.key in DETECTION_KEYS else COLUMNS[meta.key])
+        column = _range_column(meta.key)
         r = meta.range
         parts, params = [], []
         if r.lo is not None:
@@ -173,7 +183,7 @@ def _meta_sql(meta: Meta) -> SqlFilter:
         if r.hi is not None:
             parts.append(f"{column} {'<=' if r.hi_inclusive else '<'} ?")
             params.append(r.hi)
-        cached = None if meta.key in DETECTION_KEYS else meta.key
+        cached = None if meta.key in SQL_ONLY_RANGES else meta.key
         return SqlFilter(" AND ".join(parts), tuple(params), meta.raw, cached, r)
     if meta.key == "class":
         return SqlFilter(modelresults.label_sql(len(meta.values)), meta.values, meta.raw)
@@ -330,6 +340,7 @@ def _order_sql(sort: Sort, score_sql: str | None) -> str:
         "path": "i.path",
         "tags": COLUMNS["tags"],
         "score": score_sql or "NULL",
+        "quality": modelresults.quality_sql(),
         "random": random_key_sql(sort.seed or 0),
     }[sort.key]
     return f"{key}{direction}, i.id{direction}" if key else f"i.id{direction}"

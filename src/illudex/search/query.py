@@ -8,7 +8,9 @@
     format:png|jpeg  rating:general|sensitive  animated:yes  alpha:no
     folder:/abs/dir  path:*foo*  added:>=2024-01-01
     faces:1  heads:>=2  persons:0  class:illustration|comic   (what dataset models found)
+    quality:>=0.7  quality:0.2..0.5   (the aesthetic score, `illudex quality`)
     sort:width  sort:-size  sort:random  sort:random:42  sort:added  sort:score   limit:100
+    sort:-quality   (best first; unscored pictures last)
     similar:123  similar:"/pics/a b.png"~0.8  text:"a girl with a red umbrella"~0.25
 
 AND binds tighter than OR: `a OR b c` is `a OR (b c)`; use parentheses for `(a OR b) c`.
@@ -31,14 +33,16 @@ from illudex.catalog.tagrows import normalise
 
 # Counts of what a dataset model step's detector found: metatag → detection kind.
 DETECTION_KEYS = {"faces": "face", "heads": "head", "persons": "person"}
-RANGE_KEYS = {"width", "height", "ratio", "size", "tags", "id", "added", *DETECTION_KEYS}
+RANGE_KEYS = {"width", "height", "ratio", "size", "tags", "id", "added", "quality",
+              *DETECTION_KEYS}
 LIST_KEYS = {"format", "rating", "class"}
 BOOL_KEYS = {"animated", "alpha"}
 PATH_KEYS = {"folder", "path"}
 SIMILARITY_KEYS = {"similar", "text"}
 DIRECTIVE_KEYS = {"sort", "limit"}
 METATAGS = RANGE_KEYS | LIST_KEYS | BOOL_KEYS | PATH_KEYS | SIMILARITY_KEYS | DIRECTIVE_KEYS
-SORT_KEYS = ("id", "added", "width", "height", "size", "ratio", "path", "tags", "score", "random")
+SORT_KEYS = ("id", "added", "width", "height", "size", "ratio", "path", "tags", "score",
+             "quality", "random")
 RATINGS = {"g": "general", "s": "sensitive", "q": "questionable", "e": "explicit",
            "safe": "general", "general": "general", "sensitive": "sensitive",
            "questionable": "questionable", "explicit": "explicit"}
@@ -496,6 +500,8 @@ def _equal_range(key: str, number: float) -> Range:
         return Range(lo=math.floor(number * 0.95), hi=math.ceil(number * 1.05))
     if key == "ratio":
         return Range(lo=number * 0.99, hi=number * 1.01)
+    if key == "quality":  # a score written to two places means that hundredth
+        return Range(lo=number - 0.005, hi=number + 0.005, hi_inclusive=False)
     if key == "added":  # a date means that whole day
         return Range(lo=number, hi=number + 86400, hi_inclusive=False)
     return Range(lo=number, hi=number)
@@ -527,7 +533,7 @@ def _number_hint(key: str, text: str) -> str:
                 "added": "added:>=2024-01-31", "width": "width:>=1000",
                 "height": "height:<800", "tags": "tags:>=10", "id": "id:100..200",
                 "faces": "faces:1, faces:>=2", "heads": "heads:0, heads:1..3",
-                "persons": "persons:>=2"}
+                "persons": "persons:>=2", "quality": "quality:>=0.7, quality:0.2..0.5"}
     return f"bad {key}: value {text!r}; write e.g. {examples[key]}"
 
 
