@@ -17,7 +17,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import platformdirs
 
@@ -486,6 +486,13 @@ class Library:
         self._remember("clip_model", _model_source(model or DEFAULT_CLIP))
         self._remember("clip_name", clip.name)  # the name its vectors are stored under
         return summary
+
+    def quality_of(self, digest: str) -> dict[str, Any] | None:
+        """The latest stored aesthetic score of a picture's content ({"quality", "raw",
+        "label"}), None if no aesthetic model has scored it."""
+        from illudex.catalog.modelresults import latest_quality
+
+        return latest_quality(self.conn, digest)
 
     def score_quality(
         self,

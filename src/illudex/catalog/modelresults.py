@@ -104,3 +104,21 @@ def scored_digests(conn: sqlite3.Connection, recipe: str) -> set[str]:
     rows = conn.execute("SELECT digest FROM model_results WHERE kind = ? AND recipe = ?",
                         (QUALITY_KIND, recipe))
     return {r[0] for r in rows}
+
+
+def quality_scores(conn: sqlite3.Connection, digests: Sequence[str]) -> dict[str, float]:
+    """digest → its latest quality score, for those of `digests` an aesthetic model has
+    scored (one query, whatever the number of digests)."""
+    rows = conn.execute(
+        f"SELECT d.value, (SELECT json_extract(r.data, '$.quality') FROM model_results r "
+        f"WHERE r.digest = d.value AND r.kind = '{QUALITY_KIND}' ORDER BY r.at DESC LIMIT 1) "
+        f"FROM json_each(?) d", (json.dumps(list(dict.fromkeys(digests))),))
+    return {r[0]: float(r[1]) for r in rows if r[1] is not None}
+
+
+def latest_quality(conn: sqlite3.Connection, digest: str) -> dict[str, Any] | None:
+    """One picture's latest quality record ({"quality", "raw", "label"}), None if unscored."""
+    row = conn.execute(
+        "SELECT data FROM model_results WHERE digest = ? AND kind = ? ORDER BY at DESC LIMIT 1",
+        (digest, QUALITY_KIND)).fetchone()
+    return json.loads(row[0]) if row else None

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import numpy as np
 
+from illudex.catalog import modelresults
 from illudex.catalog.images import ImageRow, rows_by_ids
 from illudex.dupes import featurebytes as dupe_features
 from illudex.dupes import qualitybytes
@@ -102,6 +103,9 @@ def find_duplicates(
         {i: (x1 - x0) * (y1 - y0) for i, (x0, y0, x1, y1) in boxes.items()},
         _verdicts(conn, near_groups, boxes) if "original" in options.preference else {},
         load_keepers(conn),
+        # Read only when asked for: the default keeper picks the original, not the prettiest.
+        modelresults.quality_scores(conn, [rows[i].digest for i in grouped_ids])
+        if "quality" in options.preference else {},
     )
     report = DupesReport()
     grouped: set[int] = set()
@@ -129,6 +133,7 @@ class _KeeperFacts:
     content: dict[int, float]
     verdicts: dict[int, tuple[float, str]]  # image id → (original score, defect)
     chosen: dict[str, float]  # keepers a person chose: digest → when
+    quality: dict[str, float]  # stored aesthetic scores: digest → quality (0..1)
 
 
 def _group(
@@ -144,7 +149,8 @@ def _group(
     candidates = {
         f.id: Candidate(f.path, f.width, f.height, f.format, f.size, f.mtime_ns,
                         facts.tag_counts.get(f.id, 0), facts.content.get(f.id, 1.0),
-                        *facts.verdicts.get(f.id, (0.0, "")))
+                        *facts.verdicts.get(f.id, (0.0, "")),
+                        quality=facts.quality.get(f.digest))
         for f in files
     }
     best, reason = choose_keeper(list(candidates.values()), options.preference)

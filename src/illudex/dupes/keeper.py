@@ -22,8 +22,10 @@ CRITERIA_HELP = {
     "older": "the older file",
     "newer": "the newer file",
     "shorter-path": "the shorter path",
+    "quality": "the higher aesthetic score (`illudex quality`); unscored copies rank last",
     "in:DIR": "a file under DIR (a reference folder)",
 }
+UNSCORED = -1.0  # below any quality score (0..1): a copy no model has scored ranks last
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class Candidate:
     # what set it apart from the best copy ("blurred", "16 px border"; "" if nothing).
     original: float = 0.0
     defect: str = ""
+    quality: float | None = None  # the stored aesthetic score; None if never scored
 
     @property
     def content_size(self) -> tuple[int, int]:
@@ -60,6 +63,7 @@ def _key(criterion: str) -> Callable[[Candidate], float]:
         "lossless": lambda c: float(c.format.upper() in LOSSLESS_FORMATS),
         "size": lambda c: c.size,
         "tags": lambda c: c.n_tags,
+        "quality": lambda c: UNSCORED if c.quality is None else c.quality,
         "older": lambda c: -c.mtime_ns,
         "newer": lambda c: c.mtime_ns,
         "shorter-path": lambda c: -len(c.path),
@@ -137,11 +141,17 @@ def _reason(criterion: str, best: Candidate, other: Candidate) -> str:
         return f"larger file ({_size(best.size)} vs {_size(other.size)})"
     if criterion == "tags":
         return f"more tags ({best.n_tags} vs {other.n_tags})"
+    if criterion == "quality":
+        return f"higher quality score ({_score(best.quality)} vs {_score(other.quality)})"
     if criterion in ("older", "newer"):
         return f"{criterion} file"
     if criterion.startswith("in:"):
         return f"in the reference folder {criterion[3:]}"
     return criterion
+
+
+def _score(quality: float | None) -> str:
+    return "unscored" if quality is None else f"{quality:.2f}"
 
 
 def _size(n: int) -> str:

@@ -107,7 +107,16 @@ def get_image(image_id: int, lib: Lib) -> dict[str, Any]:
     data = image_json(row)
     data["tags"] = _tags(lib, image_id)
     data["exists"] = os.path.isfile(row.path)
+    data["quality"] = _quality(lib, row.digest)
     return data
+
+
+def _quality(lib: Library, digest: str) -> dict[str, Any] | None:
+    """The stored aesthetic score and its label; None when never scored."""
+    if not has_feature(lib, "quality_of"):
+        return None
+    found = lib.quality_of(digest)
+    return {"score": found["quality"], "label": found.get("label")} if found else None
 
 
 def _tags(lib: Library, image_id: int) -> list[dict[str, Any]] | None:

@@ -73,10 +73,17 @@ function facts(item) {
     ["Format", item.format], ["Modified", date(item.mtime)], ["Content", item.digest.slice(0, 16)],
     ["Catalog id", String(item.id)],
   ];
+  // Shown only once an aesthetic model has scored it (`illudex quality`).
+  if (item.quality) rows.push(["Quality", qualityText(item.quality)]);
   if (!item.in_library) rows.push(["Note", "moved out of the library folders (trash?)"]);
   if (!item.exists) rows.push(["Note", "the file is not there any more"]);
   return el("dl", { class: "facts" }, rows.map(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]),
     el("dt", {}), el("dd", {}, el("a", { href: item.file, target: "_blank", rel: "noopener" }, "Open the file")));
+}
+
+function qualityText(quality) {
+  const score = quality.score.toFixed(2);
+  return quality.label ? `${score} · ${quality.label}` : score;
 }
 
 function renderTags(box, item) {
