@@ -71,14 +71,16 @@ class FollowUpRunner:
         found = self.lib.dupes(self.lib.folders())
         written = 0
         for group in found.groups:
-            new = [f for f in group.files if f.id in new_ids]
+            new = [f for f in group.files
+                   if f.id in new_ids and not self.notices.announced(f.id)]
             if not new:
                 continue
             # By the pictures (ids follow files through moves), not by content: a second
             # copy of the same bytes is news too.
             key = "duplicate:" + ",".join(str(i) for i in sorted(f.id for f in group.files))
             notice = {"kind": "duplicate", "relation": group.relation,
-                      "new": [f.path for f in new], "files": [f.path for f in group.files],
+                      "new": [f.path for f in new], "new_ids": [f.id for f in new],
+                      "files": [f.path for f in group.files],
                       "ids": [f.id for f in group.files], "keep": group.keep.path}
             if self.notices.add(key, notice):
                 written += 1

@@ -23,7 +23,14 @@ class NoticeLog:
     def __init__(self, library_dir: Path) -> None:
         self.path = library_dir / WATCH_DIR / "notices.jsonl"
         self._lock = threading.Lock()
-        self._keys = {n.get("key") for n in self._read_all()}
+        written = self._read_all()
+        self._keys = {n.get("key") for n in written}
+        self._announced = {i for n in written for i in n.get("new_ids", ())}
+
+    def announced(self, image_id: int) -> bool:
+        """Whether a notice already named this picture as new: a run killed between its
+        notice and its `checked_until` redoes the batch, and must not name it again."""
+        return image_id in self._announced
 
     def add(self, key: str, notice: dict[str, Any]) -> bool:
         """Append a notice; False when one with this key was written before."""
@@ -37,6 +44,7 @@ class NoticeLog:
                 f.flush()
                 os.fsync(f.fileno())
             self._keys.add(key)
+            self._announced.update(notice.get("new_ids", ()))
             return True
 
     def read(self, after: int = 0, limit: int = 100) -> list[dict[str, Any]]:
