@@ -3,8 +3,9 @@ from the command line."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -25,6 +26,7 @@ from illudex.cli.scan import run_scan
 if TYPE_CHECKING:
     from illudex.analysers.runner import RunSummary
     from illudex.analysers.wd_tagger import TagResult
+    from illudex.library import Library
 
 app = typer.Typer(no_args_is_help=True, help="Models: list, download, info.")
 
@@ -101,21 +103,9 @@ def embed_command(
 ) -> None:
     """Store image embeddings: CLIP (for search by words, `text:"..."`), or any ONNX model
     folder with an illudex.json (for search by picture, clustering, teaching tags)."""
-    from illudex.models.errors import ModelError
-
-    check_model_name(model)
-    with open_library(library) as lib:
-        run_scan(lib, paths, quiet=json_out)
-        try:
-            with progress_bar("Embedding", json_out) as update:
-                summary = lib.embed(paths, model=model, device=device, progress=update)
-        except ModelError as e:
-            fail(str(e))
-    if json_out:
-        print_json({"model": summary.model, "done": summary.done, "skipped": summary.skipped,
-                    "errors": _errors(summary)})
-    else:
-        _show_summary("Embedded", summary)
+    _run_model(paths, model, library, json_out, ("Embedding", "Embedded"),
+               lambda lib, update: lib.embed(paths, model=model, device=device,
+                                             progress=update))
 
 
 def quality_command(
@@ -129,22 +119,9 @@ def quality_command(
 ) -> None:
     """Store an aesthetic quality score (0..1) per picture, for `quality:>=0.7` and
     `sort:-quality` in search and the `min-quality` dataset step."""
-    from illudex.models.errors import ModelError
-
-    check_model_name(model)
-    with open_library(library) as lib:
-        run_scan(lib, paths, quiet=json_out)
-        try:
-            with progress_bar("Scoring", json_out) as update:
-                summary = lib.score_quality(paths, model=model, device=device, rerun=rerun,
-                                            progress=update)
-        except ModelError as e:
-            fail(str(e))
-    if json_out:
-        print_json({"model": summary.model, "done": summary.done, "skipped": summary.skipped,
-                    "errors": _errors(summary)})
-    else:
-        _show_summary("Scored", summary)
+    _run_model(paths, model, library, json_out, ("Scoring", "Scored"),
+               lambda lib, update: lib.score_quality(paths, model=model, device=device,
+                                                     rerun=rerun, progress=update))
 
 
 @app.command("list")
@@ -211,6 +188,28 @@ def check_model_name(name: str | None) -> None:
     if name is not None and not name.strip():
         fail("an empty model name (an unset variable?): name a model or a model folder",
              code=2)
+
+
+
+def _run_model(paths: list[Path], model: str | None, library: Path | None, json_out: bool,
+               verbs: tuple[str, str], run: Callable[[Library, Any], RunSummary]) -> None:
+    """Scan `paths`, run one model over them with a progress bar, and report: what
+    `embed` and `quality` share."""
+    from illudex.models.errors import ModelError
+
+    check_model_name(model)
+    with open_library(library) as lib:
+        run_scan(lib, paths, quiet=json_out)
+        try:
+            with progress_bar(verbs[0], json_out) as update:
+                summary = run(lib, update)
+        except ModelError as e:
+            fail(str(e))
+    if json_out:
+        print_json({"model": summary.model, "done": summary.done, "skipped": summary.skipped,
+                    "errors": _errors(summary)})
+    else:
+        _show_summary(verbs[1], summary)
 
 
 def _errors(summary: RunSummary) -> list[dict[str, str]]:
