@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from illudex.dupes import features as dupe_features  # noqa: E402
-from illudex.dupes.groups import DEFAULT_THRESHOLD, build_groups, find_relations  # noqa: E402
+from illudex.dupes.engine import DEFAULT_THRESHOLD, build_groups, find_relations  # noqa: E402
 from illudex.imageio import DecodeError, decode, is_image_name  # noqa: E402
 
 SHARED = Path("/work/shared/bench")

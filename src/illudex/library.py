@@ -31,7 +31,7 @@ from illudex.dupes.finder import DupesOptions, DupesReport, find_duplicates
 from illudex.journal import Journal, UndoReport
 from illudex.paths import sidecar_path
 from illudex.picturefiles import DEFAULT_MAX_PIXELS
-from illudex.scan import ScanOptions, ScanReport, scan
+from illudex.scan.engine import ScanOptions, ScanReport, scan
 from illudex.scan.worker import Analyser
 from illudex.tags.sidecar import format_sidecar
 

@@ -24,9 +24,9 @@ ILLUDEX = Path(sys.executable).with_name("illudex")
 # reproducible. Batches of 40 files (no time-based commits) make the count predictable.
 KILLED_SCAN = """
 import os, signal, sys
-import illudex.scan
-illudex.scan.COMMIT_EVERY_FILES = 40
-illudex.scan.COMMIT_EVERY_SECONDS = 3600.0
+import illudex.scan.engine
+illudex.scan.engine.COMMIT_EVERY_FILES = 40
+illudex.scan.engine.COMMIT_EVERY_SECONDS = 3600.0
 from illudex.library import Library
 
 library, folder, kill_at = sys.argv[1], sys.argv[2], int(sys.argv[3])

@@ -21,7 +21,7 @@ from illudex.cli.common import (
     progress_bar,
 )
 from illudex.library import Library
-from illudex.scan import ScanReport
+from illudex.scan.engine import ScanReport
 
 
 def scan_command(

@@ -172,7 +172,7 @@ def _near_relations(
     )
 
     def compute() -> list[Relation]:
-        from illudex.dupes.groups import find_relations  # the engine: numpy, OpenCV
+        from illudex.dupes.engine import find_relations  # the engine: numpy, OpenCV
 
         items = _features(conn, ids)
         extra = [_embeddings(conn, model, [i for i, _ in items])] if model else []

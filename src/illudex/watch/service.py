@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from illudex.catalog.images import ids_under
 from illudex.library import Library
 from illudex.paths import is_under
-from illudex.scan import ScanReport
+from illudex.scan.engine import ScanReport
 from illudex.watch.events import RootWatches
 from illudex.watch.followups import FollowUpReport, FollowUpRunner, FollowUps
 from illudex.watch.settle import Settler

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image, ImageEnhance, ImageOps
 
 from illudex.dupes import features
-from illudex.dupes.groups import DEFAULT_THRESHOLD, Relation, build_groups, find_relations
+from illudex.dupes.engine import DEFAULT_THRESHOLD, Relation, build_groups, find_relations
 from tests.dupes.pictures import drawing
 
 
@@ -164,7 +164,7 @@ def test_a_chain_is_checked_against_its_representative() -> None:
     import numpy as np
 
     from illudex.dupes import candidates as cand
-    from illudex.dupes.groups import _check_chains
+    from illudex.dupes.engine import _check_chains
 
     original = drawing(5)
     w, h = original.size
