@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev,formats]'
+	$(BIN)/pip install --quiet -e '.[dev,formats,ray,milvus]'
 	touch $@ $(VENV)/.installed
 
 run: $(VENV)/.installed

@@ -89,9 +89,11 @@ def _insert_images(conn, rng: np.random.Generator) -> None:
          f"{i:032x}", sizes[picks[i]][0], sizes[picks[i]][1], fmts[i % 3], float(i), float(i))
         for i in range(N_IMAGES)
     )
+    # In a library folder: search leaves out pictures that are in none (trashed ones).
+    conn.execute("INSERT INTO folders (id, path, added_at) VALUES (1, '/data/art', 0)")
     conn.executemany(
         "INSERT INTO images (id, path, size, mtime_ns, digest, width, height, format,"
-        " added_at, scanned_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        " added_at, scanned_at, folder_id) VALUES (?,?,?,?,?,?,?,?,?,?,1)",
         rows,
     )
 

@@ -72,7 +72,7 @@ def make_library(root: Path, n: int, wheel: Path) -> tuple[Library, dict[str, se
     (model / "illudex.json").write_text(json.dumps(CONFIG))
     lib = Library.open(root / "library")
     lib.scan([art])
-    lib.embed([art], model=str(model))
+    lib.models.embed([art], model=str(model))
     rows = lib.images(lib.image_ids([art]))
     truth = {m: {i for i, r in rows.items() if r.path in paths} for m, paths in truth_paths.items()}
     return lib, truth
@@ -82,7 +82,7 @@ def one_round(lib: Library, truth: set[int], tag: str, k: int, rng: np.random.Ge
               ids: np.ndarray, vectors: np.ndarray) -> dict[str, tuple[float, float]]:
     yes = [int(i) for i in rng.choice(sorted(truth), k, replace=False)]
     no = [int(i) for i in rng.choice(sorted(set(ids.tolist()) - truth), k, replace=False)]
-    result, _ = lib.teach_tag(tag, yes, no, model="resnet18")
+    result, _ = lib.models.teach(tag, yes, no, model="resnet18")
     examples = set(yes) | set(no)
     pool = np.array([i for i in ids.tolist() if i not in examples])
     real = np.isin(pool, sorted(truth))

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from illudex.catalog.schema import MIGRATIONS
 from illudex.cli import app
+from illudex.errors import NotFound
 from illudex.imageio import DEFAULT_MAX_PIXELS
 from illudex.library import CATALOG_NAME, Library, LibraryError, default_library_dir
 
@@ -75,7 +76,7 @@ def test_image_ids_are_pictures_in_library_folders(
     assert library.image_ids([tmp_path / "elsewhere"]) == []
     rows = library.images(all_ids)
     assert {Path(r.path).name for r in rows.values()} == {"a.png", "b.png"}
-    with pytest.raises(LibraryError, match="not in the catalog"):
+    with pytest.raises(NotFound, match="not in the catalog"):
         library.image_at(tmp_path / "elsewhere" / "c.png")
 
 
@@ -84,4 +85,54 @@ def test_history_lists_actions_newest_first(library: Library, tmp_path: Path) ->
     for n in range(3):
         with library.journal.action("test", f"action {n}") as action_id:
             library.journal.write_text(action_id, str(tmp_path / "x.txt"), str(n))
-    assert [r["summary"] for r in library.history(limit=2)] == ["action 2", "action 1"]
+    assert [r.summary for r in library.history.actions(limit=2)] == ["action 2", "action 1"]
+
+
+def test_the_facade_stays_a_facade() -> None:
+    # Work belongs in the services it composes (issue 11): a method added here for
+    # something a service does should go to that service instead.
+    import illudex.library
+
+    public = [name for name in vars(Library) if not name.startswith("_")]
+    assert len(public) <= 30, public
+    assert len(Path(illudex.library.__file__).read_text().splitlines()) <= 450
+    services = {"tags", "vocabulary", "similarity", "dupes", "models", "files", "history"}
+    assert services <= set(public)
+
+
+def test_services_are_made_once_and_see_the_limits_set_later(library: Library) -> None:
+    models, similarity = library.models, library.similarity
+    assert library.models is models  # one service per library: its state is shared
+    library.workers, library.max_pixels = 3, 5000  # what the CLI does after opening
+    assert models.limits.workers == 3 and similarity.limits.max_pixels == 5000
+
+
+def test_opening_a_library_and_reading_tags_and_history_loads_no_heavy_module(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from illudex.library import Library\n"
+        f"with Library.open({str(tmp_path / 'lib')!r}) as lib:\n"
+        "    lib.tags.listing(); lib.vocabulary.aliases(); lib.history.actions()\n"
+        "    lib.dupes; lib.files; lib.models\n"
+        "print(sorted(m for m in ('numpy', 'PIL', 'cv2', 'sklearn', 'onnxruntime')\n"
+        "             if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]", out.stderr
+
+
+def test_settings_are_remembered_across_openings(tmp_path: Path) -> None:
+    with Library.open(tmp_path / "lib") as lib:
+        assert lib.settings.get("similar_model") is None
+        lib.settings.set("similar_model", "wd-vit")
+        lib.settings.set("clip_name", "clip")
+    with Library.open(tmp_path / "lib") as lib:
+        assert lib.settings.get("similar_model") == "wd-vit"
+        assert lib.settings.get("clip_name") == "clip"
+    assert not list((tmp_path / "lib").glob("*.part"))  # replaced whole, nothing left over

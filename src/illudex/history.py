@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from illudex.catalog import journalrows
 from illudex.catalog.images import row_by_path
 from illudex.journal import Journal, JournalError
 from illudex.paths import is_under, sidecar_path
@@ -71,17 +72,9 @@ class RestoreResult:
 def actions(conn: sqlite3.Connection, library_dir: Path, limit: int = 50, offset: int = 0
             ) -> list[ActionEntry]:
     """The newest actions first, each with its first operations."""
-    rows = conn.execute(
-        "SELECT a.id, a.kind, a.summary, a.created_at, a.state, "
-        "(SELECT COUNT(*) FROM journal j WHERE j.action_id = a.id) "
-        "FROM actions a ORDER BY a.id DESC LIMIT ? OFFSET ?", (limit, offset),
-    ).fetchall()
-    out = [ActionEntry(*tuple(r)) for r in rows]
+    out = [ActionEntry(*r) for r in journalrows.recent_actions(conn, limit, offset)]
     for entry in out:
-        ops = conn.execute(
-            "SELECT op, src, dst, state FROM journal WHERE action_id = ? ORDER BY seq LIMIT ?",
-            (entry.id, OPERATIONS_SHOWN),
-        ).fetchall()
+        ops = journalrows.first_entries(conn, entry.id, OPERATIONS_SHOWN)
         entry.operations = [
             Operation(op, _text(src), _text(dst), state,
                       op == "move" and in_trash(_text(dst) or "", library_dir))
@@ -90,7 +83,7 @@ def actions(conn: sqlite3.Connection, library_dir: Path, limit: int = 50, offset
 
 
 def count_actions(conn: sqlite3.Connection) -> int:
-    return int(conn.execute("SELECT COUNT(*) FROM actions").fetchone()[0])
+    return journalrows.count_actions(conn)
 
 
 def in_trash(path: str, library_dir: Path) -> bool:
@@ -102,11 +95,7 @@ def trash_contents(conn: sqlite3.Connection, library_dir: Path, limit: int = 500
                    ) -> list[TrashItem]:
     """Pictures the journal moved into a trash that are still there, newest first.
     Their caption files, trashed with them, go back with them and are only counted."""
-    rows = conn.execute(
-        "SELECT j.id, j.action_id, j.src, j.dst, a.created_at FROM journal j "
-        "JOIN actions a ON a.id = j.action_id WHERE j.op = 'move' AND j.state = 'done' "
-        "AND a.state != 'undone' ORDER BY j.id DESC",
-    ).fetchall()
+    rows = journalrows.done_moves(conn)
     moved = [(entry, action, _text(src) or "", _text(dst) or "", at)
              for entry, action, src, dst, at in rows]
     trashed = [m for m in moved if in_trash(m[3], library_dir) and os.path.lexists(m[3])]
@@ -150,11 +139,7 @@ def _restore_caption(conn: sqlite3.Connection, journal: Journal, action_id: int,
     caption = sidecar_path(item.original)
     if caption == item.original:
         return
-    row = conn.execute(
-        "SELECT dst FROM journal WHERE action_id = ? AND op = 'move' AND state = 'done' "
-        "AND src = ?", (item.action_id, caption),
-    ).fetchone()
-    trashed = _text(row[0]) if row else None
+    trashed = _text(journalrows.moved_to(conn, item.action_id, caption))
     if trashed and os.path.lexists(trashed) and not os.path.lexists(sidecar_path(back)):
         journal.move(action_id, trashed, sidecar_path(back))
 
@@ -162,13 +147,7 @@ def _restore_caption(conn: sqlite3.Connection, journal: Journal, action_id: int,
 def change_token(conn: sqlite3.Connection) -> str:
     """Changes whenever pictures come or go (scan, trash, undo), an action is recorded or
     undone, or a duplicate decision is made: compare two tokens to know."""
-    images = conn.execute("SELECT images_version FROM search_state").fetchone()
-    journal = conn.execute(
-        "SELECT COUNT(*), COALESCE(MAX(id), 0), "
-        "COALESCE(SUM(state = 'undone'), 0) FROM actions").fetchone()
-    decided = conn.execute("SELECT COUNT(*), COALESCE(MAX(at), 0) FROM dupe_decisions").fetchone()
-    parts = [images[0] if images else 0, *journal, *decided]
-    return ".".join(str(p) for p in parts)
+    return ".".join(str(p) for p in journalrows.change_stamp(conn))
 
 
 def _beside_picture(caption: str, trashed: list[tuple[int, int, str, str, float]],

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import io
 import os
 import struct
 import warnings
@@ -21,7 +22,9 @@ from typing import BinaryIO
 
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
+from illudex.errors import InvalidInput
 from illudex.picturefiles import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, is_image_name
+from illudex.pngdecode import decode_png, png_text_so_far
 
 __all__ = ["DEFAULT_MAX_PIXELS", "IMAGE_SUFFIXES", "DecodeError", "Decoded", "decode",
            "decode_file", "file_digest", "is_image_name"]
@@ -45,7 +48,7 @@ DEFAULT_DECODE_SIDE = 512  # shared decode size: enough for a 448 px tagger and 
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 
-class DecodeError(Exception):
+class DecodeError(InvalidInput):
     """A file that cannot be read as a picture, with the reason in words."""
 
 
@@ -121,7 +124,7 @@ def decode_file(
             # would otherwise refuse pictures well under the configured limit.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(fp) as im:
-                return _decode_open(path, im, side, max_pixels, coarse, keep_full)
+                return _decode_open(path, im, side, max_pixels, coarse, keep_full, fp)
     except DecodeError:
         raise
     except Image.DecompressionBombError as e:
@@ -149,7 +152,7 @@ def _is_empty(fp: BinaryIO) -> bool:
 
 def _decode_open(
     path: str, im: Image.Image, side: int, max_pixels: int, coarse: bool,
-    keep_full: bool = False,
+    keep_full: bool = False, fp: BinaryIO | None = None,
 ) -> Decoded:
     w, h = im.size
     if w * h > max_pixels:
@@ -163,16 +166,21 @@ def _decode_open(
     n_frames = getattr(im, "n_frames", 1) or 1
     animated = bool(getattr(im, "is_animated", False))
     has_alpha = _has_alpha(im)
-    params = _text_params(im)
-    orientation = _exif_orientation(im)
-    if fmt == "JPEG":
-        # draft() picks the smallest DCT scale that still covers `side` on both axes.
-        scale = max(w, h) / side
-        if scale >= 2:
-            im.draft("RGB", (max(1, int(w / scale)), max(1, int(h / scale))))
-    im.seek(0)
-    im.load()
-    frame = _flatten(im)
+    # Plain PNGs: libspng's pixels, decoded before Pillow's text and EXIF lookups would
+    # make Pillow decode them (it has all that metadata once the fast path takes a file).
+    data = _file_bytes(fp) if fmt == "PNG" and fp is not None else None
+    fast = decode_png(data, im) if data is not None else None
+    params = _text_params(im, decoded=fast is None)
+    orientation = _exif_orientation(im, decoded=fast is None)
+    if fast is None:
+        if fmt == "JPEG":
+            # draft() picks the smallest DCT scale that still covers `side` on both axes.
+            scale = max(w, h) / side
+            if scale >= 2:
+                im.draft("RGB", (max(1, int(w / scale)), max(1, int(h / scale))))
+        im.seek(0)
+        im.load()
+    frame = _flatten(im if fast is None else fast)
     if orientation and orientation != 1:
         frame = ImageOps.exif_transpose(_with_orientation(frame, orientation))
         if orientation in (5, 6, 7, 8):
@@ -227,9 +235,26 @@ def _flatten(im: Image.Image) -> Image.Image:
     return im
 
 
-def _exif_orientation(im: Image.Image) -> int:
+def _file_bytes(fp: BinaryIO) -> bytes | None:
+    """The whole file (None: a stream that cannot be read again; Pillow decodes it).
+    Pillow seeks back to the pixel data itself if it decodes after all."""
+    if isinstance(fp, io.BytesIO):
+        return fp.getvalue()  # shares the bytes it was made from: no copy
     try:
-        return int(im.getexif().get(0x0112, 1) or 1)
+        if fp.seekable():
+            fp.seek(0)
+            return fp.read()
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def _exif_orientation(im: Image.Image, decoded: bool = True) -> int:
+    """`decoded`: False when Pillow has not decoded (and must not decode) the pixels:
+    the metadata Pillow read up to them is all there is (see `pngdecode`)."""
+    try:
+        exif = im.getexif() if decoded else Image.Image.getexif(im)
+        return int(exif.get(0x0112, 1) or 1)
     except Exception:  # broken EXIF must not make the picture unreadable
         return 1
 
@@ -242,11 +267,12 @@ def _with_orientation(frame: Image.Image, orientation: int) -> Image.Image:
     return frame
 
 
-def _text_params(im: Image.Image) -> dict[str, str]:
-    """PNG tEXt/iTXt/zTXt chunks: where Stable Diffusion UIs keep generation params."""
+def _text_params(im: Image.Image, decoded: bool = True) -> dict[str, str]:
+    """PNG tEXt/iTXt/zTXt chunks: where Stable Diffusion UIs keep generation params.
+    `decoded`: as for `_exif_orientation`."""
     if im.format != "PNG":
         return {}
-    text = getattr(im, "text", None) or {}
+    text = (getattr(im, "text", None) if decoded else png_text_so_far(im)) or {}
     out: dict[str, str] = {}
     for key, value in text.items():
         if isinstance(value, str) and len(value) <= 65536:

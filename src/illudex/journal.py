@@ -23,14 +23,15 @@ import os
 import re
 import shutil
 import sqlite3
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from illudex.catalog.db import write_transaction
-from illudex.catalog.folders import folder_of, list_folders
+from illudex.catalog import journalrows as rows
+from illudex.catalog.folders import folder_of, folder_path, list_folders
 from illudex.catalog.images import move_row, row_by_path
+from illudex.catalog.transaction import transaction
+from illudex.errors import Conflict
 from illudex.filecheck import content_digest, inside_folders
 from illudex.paths import is_under, to_catalog
 from illudex.scan.walk import TRASH_DIR_NAME
@@ -39,7 +40,7 @@ PART_SUFFIX = ".illudex-part"
 _BACKUP_NAME = re.compile(r"^\d+-(?P<digest>[0-9a-f]{32})\.bak$")  # `7-<blake2b-128>.bak`
 
 
-class JournalError(Exception):
+class JournalError(Conflict):
     """An operation that cannot be done safely (the message says why)."""
 
 
@@ -72,25 +73,17 @@ class Journal:
     @contextlib.contextmanager
     def action(self, kind: str, summary: str) -> Iterator[int]:
         """Open an action; its operations are undone together."""
-        cur = self.conn.execute(
-            "INSERT INTO actions (kind, summary, created_at) VALUES (?, ?, ?)",
-            (kind, summary, time.time()),
-        )
-        action_id = int(cur.lastrowid)
+        action_id = rows.open_action(self.conn, kind, summary)
         self._seq = 0
         yield action_id
-        self.conn.execute("UPDATE actions SET state = 'done' WHERE id = ?", (action_id,))
+        rows.set_action_state(self.conn, action_id, "done")
 
     def _record(self, action_id: int, op: str, src: str | None, dst: str | None) -> int:
         self._seq += 1
-        cur = self.conn.execute(
-            "INSERT INTO journal (action_id, seq, op, src, dst) VALUES (?, ?, ?, ?, ?)",
-            (action_id, self._seq, op, _stored(src), _stored(dst)),
-        )
-        return int(cur.lastrowid)
+        return rows.add_entry(self.conn, action_id, self._seq, op, _stored(src), _stored(dst))
 
     def _done(self, row_id: int) -> None:
-        self.conn.execute("UPDATE journal SET state = 'done' WHERE id = ?", (row_id,))
+        rows.set_entry_state(self.conn, row_id, "done")
 
     # --- operations ----------------------------------------------------------------
 
@@ -179,9 +172,7 @@ class Journal:
         """Make a catalog tag edit and put it on the undo stack in one transaction: a kill
         leaves both or neither (an edit made but not journalled could not be undone, and
         `undo` would reverse the edit before it instead)."""
-        from illudex.tags.history import transaction  # a savepoint inside a caller's
-
-        with transaction(self.conn):
+        with transaction(self.conn, immediate=True):  # a savepoint inside a caller's
             edit_id = edit()
             if edit_id is None:
                 return None
@@ -230,36 +221,27 @@ class Journal:
         folder_id = folder_of(self.conn, path)
         if folder_id is None:
             return None
-        row = self.conn.execute("SELECT path FROM folders WHERE id = ?", (folder_id,)).fetchone()
-        return row[0] if row else None
+        return folder_path(self.conn, folder_id)
 
     # --- undo ------------------------------------------------------------------------
 
     def last_action(self) -> sqlite3.Row | None:
-        return self.conn.execute(
-            "SELECT * FROM actions WHERE state != 'undone' ORDER BY id DESC LIMIT 1"
-        ).fetchone()
+        return rows.last_action(self.conn)
 
     def undo(self, action_id: int | None = None) -> UndoReport:
-        action = (
-            self.conn.execute("SELECT * FROM actions WHERE id = ?", (action_id,)).fetchone()
-            if action_id is not None else self.last_action()
-        )
+        action = (rows.action(self.conn, action_id) if action_id is not None
+                  else self.last_action())
         if action is None:
             return UndoReport(action_id=None)
         report = UndoReport(action["id"], action["kind"], action["summary"])
-        rows = self.conn.execute(
-            "SELECT * FROM journal WHERE action_id = ? AND state != 'undone' ORDER BY seq DESC",
-            (action["id"],),
-        ).fetchall()
-        for row in rows:
+        for row in rows.entries_to_undo(self.conn, action["id"]):
             conflict = self._undo_and_mark(row)
             if conflict:
                 report.conflicts.append(conflict)
             else:
                 report.restored += 1
         if not report.conflicts:
-            self.conn.execute("UPDATE actions SET state = 'undone' WHERE id = ?", (action["id"],))
+            rows.set_action_state(self.conn, action["id"], "undone")
         # A backup a kill cut short before it was journalled: nothing refers to it.
         for part in (self.library_dir / "backups" / str(action["id"])).glob(f"*{PART_SUFFIX}"):
             part.unlink(missing_ok=True)
@@ -270,7 +252,7 @@ class Journal:
         if row["op"] == "tag-edit":
             # Catalog only: the undo and its mark commit together, so a kill between
             # them cannot leave an undone edit that the journal still offers to undo.
-            with write_transaction(self.conn):
+            with transaction(self.conn, immediate=True):
                 return self._undo_row(row) or self._mark_undone(row["id"])
         try:
             conflict = self._undo_row(row)
@@ -280,7 +262,7 @@ class Journal:
         return conflict or self._mark_undone(row["id"])
 
     def _mark_undone(self, row_id: int) -> None:
-        self.conn.execute("UPDATE journal SET state = 'undone' WHERE id = ?", (row_id,))
+        rows.set_entry_state(self.conn, row_id, "undone")
 
     def _undo_row(self, row: sqlite3.Row) -> str | None:
         op, src, dst = row["op"], _real(row["src"]), _real(row["dst"])
@@ -339,17 +321,15 @@ class Journal:
             move_row(self.conn, row.id, new, None if in_trash else folder_of(self.conn, new))
 
     def _in_transaction(self, work: Callable[[], object]) -> None:
-        if self.conn.in_transaction:  # inside the caller's transaction (a tag edit)
-            work()
-            return
-        with write_transaction(self.conn):
+        # Inside the caller's transaction (a tag edit) this is a savepoint of it.
+        with transaction(self.conn, immediate=True):
             work()
 
     def _nothing_done(self, row_id: int) -> None:
         """An operation that failed cleanly (the source untouched, no part file left):
         there is nothing for undo to reverse."""
         with contextlib.suppress(sqlite3.Error):
-            self.conn.execute("UPDATE journal SET state = 'undone' WHERE id = ?", (row_id,))
+            rows.set_entry_state(self.conn, row_id, "undone")
 
 
 def _stored(path: str | None) -> str | bytes | None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from PIL import Image
 
+from illudex.errors import InvalidInput
 from illudex.imageio import DecodeError, decode
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ SIZES = (128, 256, 512, 1024)
 WEBP_QUALITY = 80
 
 
-class ThumbnailError(Exception):
+class ThumbnailError(InvalidInput):
     """A thumbnail that cannot be made, with the reason in words."""
 
 

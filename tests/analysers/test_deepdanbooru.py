@@ -13,7 +13,7 @@ from PIL import Image
 
 from illudex.analysers.deepdanbooru import DeepDanbooruPreprocess, DeepDanbooruTagger
 from illudex.analysers.runner import load_embeddings
-from illudex.analysers.wd_tagger import WDTagger
+from illudex.analysers.taggers import load_tagger
 from illudex.library import Library
 from illudex.models.errors import ModelCorrupt
 
@@ -62,14 +62,14 @@ def test_tags_ratings_and_embedding_through_the_library(tmp_path: Path,
     Image.new("RGB", (40, 20), (255, 0, 0)).save(pics / "red.png")
     Image.new("RGB", (20, 20), (0, 255, 0)).save(pics / "green.png")
     library.scan([pics])
-    summary = library.tag([pics], model=str(dd))
+    summary = library.models.tag([pics], model=str(dd))
     assert summary.done == 2 and summary.model == "my-deepdanbooru"
     red = {(t.name, t.category, t.source): t.score
-           for t in library.image_tags(library.image_at(pics / "red.png").id)}
+           for t in library.tags.of_image(library.image_at(pics / "red.png").id)}
     source = "model:my-deepdanbooru"
     assert red[("red_theme", "general", source)] == pytest.approx(sigmoid(7), abs=1e-3)
     assert red[("rating:safe", "rating", source)] == pytest.approx(sigmoid(1), abs=1e-3)
-    green = {(t.name, t.category) for t in library.image_tags(library.image_at(
+    green = {(t.name, t.category) for t in library.tags.of_image(library.image_at(
         pics / "green.png").id)}
     assert ("hatsune_miku", "character") in green  # sigmoid(4) = 0.98 > 0.85: kept
     ids, vectors = load_embeddings(library.conn, "my-deepdanbooru")
@@ -81,7 +81,7 @@ def test_tags_ratings_and_embedding_through_the_library(tmp_path: Path,
 
 
 def test_loaded_by_the_tagger_loader(tmp_path: Path) -> None:
-    tagger = WDTagger.load(build_dd(tmp_path / "dd"))
+    tagger = load_tagger(build_dd(tmp_path / "dd"))
     assert isinstance(tagger, DeepDanbooruTagger) and tagger.size == SIZE
     assert tagger.tags.names[3:] == ("safe", "questionable", "explicit")
     assert tagger.category_of("hatsune_miku") == "character"
@@ -100,4 +100,4 @@ def test_missing_tags_file_is_clear(tmp_path: Path) -> None:
     folder = build_dd(tmp_path / "dd")
     (folder / "tags.txt").write_text("", encoding="utf-8")
     with pytest.raises(ModelCorrupt, match="holds no tags"):
-        WDTagger.load(folder)
+        load_tagger(folder)

@@ -87,7 +87,7 @@ def test_embed_stores_the_penultimate_feature(
                        layout)
     files = pictures(tmp_path / "pics")
     library.scan([tmp_path / "pics"])
-    summary = library.embed([tmp_path / "pics"], model=str(folder))
+    summary = library.models.embed([tmp_path / "pics"], model=str(folder))
     assert summary.done == 4 and summary.model == "my-embedder"
     ids, vectors = load_embeddings(library.conn, "my-embedder")
     assert vectors.shape == (4, 6)
@@ -144,7 +144,7 @@ def test_real_resnet_embedder_matches_the_network(tmp_path: Path, library: Libra
     (folder / "illudex.json").write_text(json.dumps({**CONFIG, "size": 224}), encoding="utf-8")
     files = pictures(tmp_path / "pics")
     library.scan([tmp_path / "pics"])
-    library.embed([tmp_path / "pics"], model=str(folder))
+    library.models.embed([tmp_path / "pics"], model=str(folder))
     ids, vectors = load_embeddings(library.conn, "resnet18")
     assert vectors.shape == (4, 512)
     # Directly: the network with its pooled feature added as an output, by onnx itself.

@@ -77,7 +77,7 @@ def test_unscored_pictures_match_no_quality_and_sort_last(library: Library, art:
     model = aesthetic(tmp_path / "aes")
     library.scan([art])
     library.workers = 2  # decoded in worker processes (prefetch.in_order)
-    summary = library.score_quality([art / "red.png", art / "grey.png"], model=str(model))
+    summary = library.models.score_quality([art / "red.png", art / "grey.png"], model=str(model))
     assert (summary.done, summary.errors) == (2, [])
     assert sorted(stems(library, "quality:>=0")) == ["grey", "red"]
     assert stems(library, "sort:-quality")[:2] == ["red", "grey"]

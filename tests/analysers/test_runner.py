@@ -18,6 +18,7 @@ from illudex.analysers.runner import (
     tag_images,
 )
 from illudex.analysers.wd_tagger import TagOptions, TagResult, WDTagger
+from illudex.progress import Progress
 from illudex.tags.captions import CaptionOptions, format_caption
 from tests.fixtures.model_env import add_image
 from tests.fixtures.onnx_models import build_tagger
@@ -49,13 +50,13 @@ def test_files_to_tags_caption_and_vector(
     images = _library(tmp_path / "pics", catalog)
     tagger = WDTagger.load(tagger_dir)
     seen: list[TagResult] = []
-    ticks: list[tuple[int, int]] = []
+    ticks: list[tuple[str, int, int | None]] = []
     summary = tag_images(catalog, images, tagger, workers=1, on_result=seen.append,
-                         progress=lambda done, total: ticks.append((done, total)))
+                         progress=lambda p: ticks.append((p.stage, p.done, p.total)))
     assert (summary.total, summary.done, summary.skipped) == (4, 3, 0)
     assert [path for path, _ in summary.errors] == [images[3][1]]
     assert summary.errors[0][1]  # the decoder's reason, in words
-    assert ticks[-1] == (4, 4)
+    assert ticks[-1] == ("tag", 4, 4)
     assert [r.path for r in seen] == [p for _, p in images[:3]]
 
     source = "model:tiny-tagger"
@@ -133,8 +134,8 @@ def test_an_interrupted_run_keeps_its_finished_batches(
         images.append((add_image(catalog, path), str(path)))
     tagger = WDTagger.load(tagger_dir)
 
-    def stop_after_first_batch(done: int, total: int) -> None:
-        if done >= 3:
+    def stop_after_first_batch(progress: Progress) -> None:
+        if progress.done >= 3:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):

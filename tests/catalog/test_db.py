@@ -43,7 +43,7 @@ def test_a_failed_commit_reports_its_own_error(tmp_path: Path) -> None:
     one raised, not "cannot rollback - no transaction is active"."""
     conn = connect(tmp_path / "c.db")
     with pytest.raises(sqlite3.OperationalError, match="no such table"), \
-            db.write_transaction(conn):
+            db.transaction(conn, immediate=True):
         conn.execute("ROLLBACK")  # what SQLite does on SQLITE_FULL
         conn.execute("SELECT * FROM nowhere")
     db.rollback(conn)  # nothing open: nothing to do

@@ -156,7 +156,7 @@ def test_map_and_progress(catalog: Catalog) -> None:
     ids = [i for g in groups.values() for i in g]
     stages: list[str] = []
     result = cluster_images(catalog.conn, ids, ClusterOptions(k=3, map="auto"),
-                            progress=lambda stage, done, total: stages.append(stage))
+                            progress=lambda p: stages.append(p.stage))
     assert result.map is not None and result.map.method == "tsne"
     assert sorted(result.map.image_ids.tolist()) == sorted(ids)
     assert {"features", "labels", "map"} <= set(stages)

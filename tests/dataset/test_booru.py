@@ -19,6 +19,7 @@ import pytest
 from illudex.dataset.booru import BooruSpec, BooruSpecError, fetch_booru
 from illudex.dataset.booru_http import retry_after
 from illudex.library import Library
+from illudex.progress import Progress
 from tests.dataset.fakebooru import FakeBooru, FakePost, noise_png, sample_posts
 
 FAST = {"rate": 0, "backoff": 0.01}  # tests do not wait out politeness unless they test it
@@ -30,7 +31,7 @@ def spec(booru: FakeBooru, **extra: Any) -> BooruSpec:
 
 
 def tags_of(lib: Library, path: str) -> set[tuple[str, str, str]]:
-    return {(t.name, t.category, t.source) for t in lib.image_tags(lib.image_at(path).id)}
+    return {(t.name, t.category, t.source) for t in lib.tags.of_image(lib.image_at(path).id)}
 
 
 def file_hits(booru: FakeBooru) -> dict[int, int]:
@@ -109,8 +110,8 @@ def test_posts_uploaded_during_the_crawl_neither_repeat_nor_shift_pages(
 ) -> None:
     with FakeBooru("danbooru", sample_posts(4), page_max=2) as booru:
 
-        def upload_one(done: int, total: int, message: str) -> None:
-            if done == 1:  # a new post arrives while the first page is downloaded
+        def upload_one(progress: Progress) -> None:
+            if progress.done == 1:  # a new post arrives while the first page is downloaded
                 booru.posts.append(FakePost(id=10, data=noise_png(10)))
 
         result = fetch_booru(spec(booru, limit=4), library, progress=upload_one)
@@ -240,7 +241,7 @@ def test_a_picture_the_user_has_is_a_known_duplicate(library: Library, tmp_path:
         result = fetch_booru(spec(booru), library)
     downloaded = dict((m["id"], p) for p, m in result.images)[1]
     assert library.image_at(downloaded).digest == library.image_at(mine / "kept.png").digest
-    report = library.dupes([mine, library.dir / "booru"])
+    report = library.dupes.find([mine, library.dir / "booru"])
     groups = [sorted(f.path for f in g.files) for g in report.groups]
     assert sorted([str(mine / "kept.png"), downloaded]) in groups
 

@@ -42,7 +42,7 @@ def test_reads_the_scores_illudex_quality_stored(library: Library, art: Path,
                                                  tmp_path: Path) -> None:
     model = aesthetic(tmp_path / "aes")
     library.scan([art])
-    assert library.score_quality([art], model=str(model)).done == 2
+    assert library.models.score_quality([art], model=str(model)).done == 2
     (model / "model.onnx").write_bytes(b"not a model any more")  # loading it would fail
     done = run(library, art, tmp_path / "out", [
         {"use": "min-quality", "model": str(model), "min": 0.7}])

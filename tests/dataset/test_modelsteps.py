@@ -116,7 +116,7 @@ def test_scale_and_square_grow_the_box_inside_the_picture(
 
 def test_a_square_crop_is_square_and_moved_inside_the_picture() -> None:
     from illudex.analysers.detect import Box
-    from illudex.dataset.modelsteps import crop_region
+    from illudex.dataset.cropsteps import crop_region
 
     # Centre (79.65, 50), 75 px: x 42..117, y 12..87 (not 12..88 by rounding each end).
     assert crop_region(Box(56.2, 25, 103.1, 75, "head", 1.0), 1.5, True, 400, 300) == \

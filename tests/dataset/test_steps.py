@@ -21,6 +21,7 @@ from illudex.dataset.pixelsteps import bucket_resolutions
 from illudex.dataset.registry import make_step
 from illudex.dataset.spec import parse_spec
 from illudex.library import Library
+from illudex.progress import Progress
 
 
 def item(tags: list[str], categories: dict[str, str] | None = None) -> Item:
@@ -133,8 +134,8 @@ def test_workers_and_ctrl_c_resume(library: Library, tmp_path: Path) -> None:
                        "step": [{"use": "pad", "size": 128}],
                        "export": {"format": "textual-inversion", "dir": str(tmp_path / "out")}})
 
-    def stop_midway(stage: str, done: int, total: int) -> None:
-        if stage == "pictures" and done >= 10:
+    def stop_midway(progress: Progress) -> None:
+        if progress.stage == "pictures" and progress.done >= 10:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):

@@ -62,10 +62,10 @@ def copies(tmp_path: Path, make_picture) -> Path:
 
 def trash_dupes(lib: Library, art: Path) -> list[PlannedMove]:
     lib.scan([art])
-    report = lib.dupes([art])
+    report = lib.dupes.find([art])
     assert [g.relation for g in report.groups] == ["exact"]
-    moves = lib.plan_dupes(report)
-    result = lib.resolve_dupes(moves)
+    moves = lib.dupes.plan(report)
+    result = lib.dupes.resolve(moves)
     assert result.failed == [] and len(result.done) == len(moves)
     return moves
 
@@ -75,27 +75,27 @@ def test_trash_moves_non_keepers_with_captions_and_undo_restores_exactly(
 ) -> None:
     library.scan([copies])
     before_files, before_rows = snapshot(copies), catalog_state(library)
-    report = library.dupes([copies])
+    report = library.dupes.find([copies])
     group = report.groups[0]
     assert group.keep.path == str(copies / "a copy.png")  # all equal: first by path
     assert {Path(f.path).name for f in group.others} == {"a.png"}
-    moves = library.plan_dupes(report)
+    moves = library.dupes.plan(report)
     assert [(m.src, m.dst, m.keeper) for m in moves] == [
         (str(copies / "a.png"), None, group.keep.path),
         (str(copies / "sub" / "a.png"), None, group.keep.path)]
-    library.resolve_dupes(moves)
+    library.dupes.resolve(moves)
 
     left = snapshot(copies)
     assert set(left) == {"a copy.png", "a copy.txt", "other.png"}
     trashed = sorted((library.dir / "trash").rglob("*.*"))
     assert sorted(p.name for p in trashed) == ["a.png", "a.png", "a.txt", "a.txt"]
-    assert library.dupes([copies]).groups == []  # the trash is out of every library folder
+    assert library.dupes.find([copies]).groups == []  # the trash is out of every library folder
 
-    undo = library.undo()
+    undo = library.history.undo()
     assert (undo.restored, undo.conflicts) == (4, [])
     assert snapshot(copies) == before_files
     assert catalog_state(library) == before_rows
-    assert library.dupes([copies]).groups[0].keep.path == group.keep.path
+    assert library.dupes.find([copies]).groups[0].keep.path == group.keep.path
 
 
 def test_move_to_a_folder_keeps_captions_beside_their_pictures(
@@ -103,15 +103,15 @@ def test_move_to_a_folder_keeps_captions_beside_their_pictures(
 ) -> None:
     library.scan([copies])
     before = snapshot(copies)
-    report = library.dupes([copies])
-    moves = library.plan_dupes(report, move_to=tmp_path / "dupes")
-    result = library.resolve_dupes(moves)
+    report = library.dupes.find([copies])
+    moves = library.dupes.plan(report, move_to=tmp_path / "dupes")
+    result = library.dupes.resolve(moves)
     # Both non-keepers are called a.png: the second gets a free name, and so does its caption.
     assert sorted(Path(dst).name for _, dst in result.done) == ["a (2).png", "a.png"]
     moved = {p.name: p.read_bytes() for p in (tmp_path / "dupes").iterdir()}
     assert moved["a.txt"] == b"1girl, smile" and moved["a (2).txt"] == b"copy, sub"
     assert moved["a.png"] == moved["a (2).png"] == before["a.png"]
-    library.undo()
+    library.history.undo()
     assert snapshot(copies) == before
     assert list((tmp_path / "dupes").iterdir()) == []
 
@@ -127,8 +127,8 @@ def test_library_inside_the_folder_trash_survives_rescans_and_undo(
         trash_dupes(lib, copies)
         rescan = lib.scan([copies])
         assert (rescan.removed, rescan.added) == (0, 0)
-        assert lib.dupes([copies]).groups == []
-        lib.undo()
+        assert lib.dupes.find([copies]).groups == []
+        lib.history.undo()
         assert snapshot(copies) == before_files
         assert catalog_state(lib) == before_rows
 
@@ -158,8 +158,8 @@ def test_trash_when_the_library_is_on_another_device(
         assert len(list((copies / TRASH_DIR_NAME).rglob("*.png"))) == 2  # beside the pictures
         rescan = lib.scan([copies])
         assert (rescan.removed, rescan.added, rescan.errors) == (0, 0, [])
-        assert lib.dupes([copies]).groups == []
-        lib.undo()
+        assert lib.dupes.find([copies]).groups == []
+        lib.history.undo()
         assert snapshot(copies) == before_files
         assert catalog_state(lib) == before_rows
 
@@ -172,14 +172,14 @@ def test_move_to_another_device_copies_and_undo_brings_back(
     library.scan([copies])
     before = snapshot(copies)
     mtime = (copies / "a.png").stat().st_mtime_ns
-    report = library.dupes([copies])
-    result = library.resolve_dupes(library.plan_dupes(report, move_to=shm_dir))
+    report = library.dupes.find([copies])
+    result = library.dupes.resolve(library.dupes.plan(report, move_to=shm_dir))
     assert len(result.done) == 2 and result.failed == []
     assert sorted(p.name for p in shm_dir.iterdir()) == ["a (2).png", "a (2).txt", "a.png",
                                                           "a.txt"]
     assert (shm_dir / "a.png").stat().st_mtime_ns == mtime
     assert not any(p.name.endswith(PART_SUFFIX) for p in shm_dir.iterdir())
-    library.undo()
+    library.history.undo()
     assert snapshot(copies) == before and list(shm_dir.iterdir()) == []
 
 
@@ -192,13 +192,13 @@ def test_a_caption_shared_with_a_picture_that_stays_is_left_to_it(
     make_picture(art / "a.jpg", image=Image.open(big).convert("RGB").resize((150, 100)))
     (art / "a.txt").write_text("1girl, smile")
     library.scan([art])
-    report = library.dupes([art])
+    report = library.dupes.find([art])
     assert [Path(f.path).name for f in report.groups[0].others] == ["a.jpg"]
-    result = library.resolve_dupes(library.plan_dupes(report, move_to=tmp_path / "d"))
+    result = library.dupes.resolve(library.dupes.plan(report, move_to=tmp_path / "d"))
     assert result.failed == []
     assert sorted(p.name for p in art.iterdir()) == ["a.png", "a.txt"]
     assert sorted(p.name for p in (tmp_path / "d").iterdir()) == ["a.jpg"]
-    assert library.undo().conflicts == []
+    assert library.history.undo().conflicts == []
     assert sorted(p.name for p in art.iterdir()) == ["a.jpg", "a.png", "a.txt"]
 
 
@@ -206,9 +206,9 @@ def test_a_file_gone_before_the_action_is_reported_and_the_rest_done(
     library: Library, copies: Path
 ) -> None:
     library.scan([copies])
-    moves = library.plan_dupes(library.dupes([copies]))
+    moves = library.dupes.plan(library.dupes.find([copies]))
     os.unlink(moves[0].src)  # someone deleted it since
-    result = library.resolve_dupes(moves)
+    result = library.dupes.resolve(moves)
     assert [f["path"] for f in result.failed] == [moves[0].src]
     assert "not there any more" in result.failed[0]["error"]
     assert [src for src, _ in result.done] == [moves[1].src]
@@ -229,7 +229,7 @@ def test_odd_names_are_trashed_and_restored(library: Library, tmp_path: Path, ma
     before_files, before_rows = snapshot(art), catalog_state(library)
     assert len(trash_dupes(library, art)) == 3
     assert set(snapshot(art)) == {"a.png", "a.txt"}
-    assert library.undo().conflicts == []
+    assert library.history.undo().conflicts == []
     assert snapshot(art) == before_files
     assert catalog_state(library) == before_rows
 
@@ -271,7 +271,7 @@ def test_action_killed_mid_way_leaves_files_whole_and_undo_reverses_it(
 
     # Every file whole, at its old place or in the trash; no half-made copies anywhere.
     with Library.open(library_dir) as lib:
-        action_id = lib.history()[0]["id"]
+        action_id = lib.history.actions()[0].id
         trash_root = Path(lib.journal.trash_path(action_id, str(art)))
     moved = 0
     for name, data in before.items():
@@ -339,20 +339,20 @@ def test_one_file_under_two_names_in_two_folders_is_never_its_own_duplicate(
     (tmp_path / "two").mkdir()
     os.link(first, tmp_path / "two" / "a.png")
     library.scan([tmp_path / "one", tmp_path / "two"])
-    assert library.dupes([tmp_path]).groups == []
+    assert library.dupes.find([tmp_path]).groups == []
     rows = {Path(r.path).parent.name: r for r in library.images(library.image_ids([tmp_path]))
             .values()}
     move = PlannedMove(rows["two"].path, None, rows["one"].path, rows["two"], rows["one"])
-    result = library.resolve_dupes([move])
+    result = library.dupes.resolve([move])
     assert result.done == [] and "one file under two names" in result.failed[0]["error"]
     assert first.exists() and (tmp_path / "two" / "a.png").exists()
 
 
 def _report_then(library: Library, art: Path, change) -> tuple[list[PlannedMove], object]:
     library.scan([art])
-    moves = library.plan_dupes(library.dupes([art]))
+    moves = library.dupes.plan(library.dupes.find([art]))
     change(moves)  # the folder changes after the report, before the move
-    return moves, library.resolve_dupes(moves)
+    return moves, library.dupes.resolve(moves)
 
 
 def test_a_file_replaced_by_other_content_after_the_report_stays(

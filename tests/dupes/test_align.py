@@ -39,7 +39,7 @@ def close(box: tuple[float, ...], expected: tuple[float, ...]) -> bool:
 
 def test_a_cropped_copy_lines_up_with_the_part_it_kept(library: tuple[Library, dict]) -> None:
     lib, ids = library
-    found = lib.align_pair(ids["original.png"], ids["cropped.png"])
+    found = lib.dupes.align(ids["original.png"], ids["cropped.png"])
     assert found is not None
     assert close(found.a, (0.12, 0.05, 1.0, 0.93)), found
     assert close(found.b, (0.0, 0.0, 1.0, 1.0)), found
@@ -47,7 +47,7 @@ def test_a_cropped_copy_lines_up_with_the_part_it_kept(library: tuple[Library, d
 
 def test_a_border_is_left_out(library: tuple[Library, dict]) -> None:
     lib, ids = library
-    found = lib.align_pair(ids["bordered.png"], ids["original.png"])
+    found = lib.dupes.align(ids["bordered.png"], ids["original.png"])
     assert found is not None
     bx, by = 40 / 880, 40 / 800
     assert close(found.a, (bx, by, 1 - bx, 1 - by)), found
@@ -56,7 +56,7 @@ def test_a_border_is_left_out(library: tuple[Library, dict]) -> None:
 
 def test_a_resized_copy_is_the_whole_frame(library: tuple[Library, dict]) -> None:
     lib, ids = library
-    found = lib.align_pair(ids["original.png"], ids["small.jpg"])
+    found = lib.dupes.align(ids["original.png"], ids["small.jpg"])
     assert found is not None and found.method == "frames"
     assert found.a == found.b == (0.0, 0.0, 1.0, 1.0)
-    assert lib.align_pair(ids["original.png"], 10**9) is None
+    assert lib.dupes.align(ids["original.png"], 10**9) is None

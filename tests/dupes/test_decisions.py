@@ -11,7 +11,8 @@ from PIL import Image
 
 from illudex.catalog.db import connect
 from illudex.dupes import decisions
-from illudex.library import Library, LibraryError
+from illudex.errors import InvalidInput, NotFound
+from illudex.library import Library
 from illudex.sample import recolour
 
 
@@ -33,11 +34,11 @@ def pairs(tmp_path: Path, make_picture) -> Path:
 def groups(lib: Library, art: Path) -> list[tuple[str, list[str]]]:
     lib.scan([art])
     return [(g.relation, sorted(Path(f.path).name for f in g.files))
-            for g in lib.dupes([art]).groups]
+            for g in lib.dupes.find([art]).groups]
 
 
 def alternates(lib: Library, art: Path) -> list[list[str]]:
-    return [sorted(Path(p.path).name for p in pair) for pair in lib.dupes([art]).alternates]
+    return [sorted(Path(p.path).name for p in pair) for pair in lib.dupes.find([art]).alternates]
 
 
 def test_decisions_are_stored_by_sorted_digest(tmp_path: Path) -> None:
@@ -47,9 +48,9 @@ def test_decisions_are_stored_by_sorted_digest(tmp_path: Path) -> None:
     assert decisions.load_decisions(conn) == {("aaa", "bbb"): "not_duplicate"}
     assert decisions.forget(conn, "bbb", "aaa") and decisions.load_decisions(conn) == {}
     assert not decisions.forget(conn, "aaa", "bbb")
-    with pytest.raises(ValueError, match="same content"):
+    with pytest.raises(InvalidInput, match="same content"):
         decisions.mark(conn, "aaa", "aaa", "not_duplicate")
-    with pytest.raises(ValueError, match="relation must be one of"):
+    with pytest.raises(InvalidInput, match="relation must be one of"):
         decisions.mark(conn, "aaa", "bbb", "cousin")
     conn.close()
 
@@ -62,7 +63,7 @@ def test_not_duplicate_splits_the_pair_for_good_even_after_renames(
     library: Library, pairs: Path
 ) -> None:
     groups(library, pairs)
-    library.mark(pairs / "a.png", pairs / "a_small.jpg", "not_duplicate")
+    library.dupes.mark(pairs / "a.png", pairs / "a_small.jpg", "not_duplicate")
     assert groups(library, pairs) == [("exact", ["a.png", "a_copy.png"])]
     # Renamed and moved: the decision follows the content.
     (pairs / "a_small.jpg").rename(pairs / "renamed.jpg")
@@ -73,15 +74,15 @@ def test_not_duplicate_splits_the_pair_for_good_even_after_renames(
 
 def test_exact_copies_cannot_be_marked_not_duplicate(library: Library, pairs: Path) -> None:
     library.scan([pairs])
-    with pytest.raises(LibraryError, match="same content"):
-        library.mark(pairs / "a.png", pairs / "a_copy.png", "not_duplicate")
+    with pytest.raises(InvalidInput, match="same content"):
+        library.dupes.mark(pairs / "a.png", pairs / "a_copy.png", "not_duplicate")
     assert decisions.load_decisions(library.conn) == {}
 
 
 def test_alternate_and_duplicate_decisions(library: Library, pairs: Path) -> None:
     groups(library, pairs)
-    library.mark(pairs / "a_small.jpg", pairs / "a.png", "alternate")
-    library.mark(pairs / "other.png", pairs / "a_recoloured.png", "duplicate")
+    library.dupes.mark(pairs / "a_small.jpg", pairs / "a.png", "alternate")
+    library.dupes.mark(pairs / "other.png", pairs / "a_recoloured.png", "duplicate")
     assert groups(library, pairs) == [
         ("exact", ["a.png", "a_copy.png"]), ("near", ["a_recoloured.png", "other.png"])]
     # The person's alternate (beside whatever the engine says about the recoloured one).
@@ -89,5 +90,5 @@ def test_alternate_and_duplicate_decisions(library: Library, pairs: Path) -> Non
 
 
 def test_marking_needs_catalogued_pictures(library: Library, pairs: Path) -> None:
-    with pytest.raises(LibraryError, match="not in the catalog"):
-        library.mark(pairs / "a.png", pairs / "other.png", "not_duplicate")
+    with pytest.raises(NotFound, match="not in the catalog"):
+        library.dupes.mark(pairs / "a.png", pairs / "other.png", "not_duplicate")

@@ -10,6 +10,7 @@ from PIL import Image, ImageEnhance, ImageOps
 
 from illudex.dupes import features
 from illudex.dupes.engine import DEFAULT_THRESHOLD, Relation, build_groups, find_relations
+from illudex.errors import InvalidInput
 from tests.dupes.pictures import drawing
 
 
@@ -84,7 +85,7 @@ def test_the_threshold_is_one_number_in_0_1(library: dict[int, Image.Image]) -> 
     items = [(i, features.extract(im)) for i, im in list(library.items())[:4]]
     strict = find_relations(items, threshold=0.9999)
     assert all(r.relation != "duplicate" or r.similarity >= 0.9999 for r in strict)
-    with pytest.raises(ValueError, match="threshold"):
+    with pytest.raises(InvalidInput, match="threshold"):  # an option a person gives
         find_relations(items, threshold=1.5)
 
 

@@ -12,7 +12,7 @@ from tests.fixtures.onnx_models import build_tagger
 
 
 def groups_of(lib: Library, folder: Path) -> list[list[str]]:
-    report = lib.dupes([folder])
+    report = lib.dupes.find([folder])
     return [sorted(Path(f.path).name for f in g.files) for g in report.groups]
 
 
@@ -28,7 +28,7 @@ def test_tagger_embeddings_join_the_candidates(tmp_path: Path, monkeypatch) -> N
     before = groups_of(lib, folder)
     assert any("art_00.png" in g and "art_00_small.jpg" in g for g in before)
 
-    lib.tag([folder], model=str(build_tagger(tmp_path / "tiny-tagger")))
+    lib.models.tag([folder], model=str(build_tagger(tmp_path / "tiny-tagger")))
     assert _embedding_model(lib.conn, ids) == "tiny-tagger"
     after = find_duplicates(lib.conn, ids)
     # The engine still verifies every candidate: extra neighbours add no false groups.

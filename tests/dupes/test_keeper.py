@@ -10,6 +10,7 @@ from dataclasses import replace
 import pytest
 
 from illudex.dupes.keeper import DEFAULT_PREFERENCE, Candidate, choose_keeper, validate
+from illudex.errors import InvalidInput
 
 BASE = Candidate(path="/art/a.jpg", width=800, height=600, format="JPEG", size=100_000,
                  mtime_ns=2_000, n_tags=0)
@@ -93,7 +94,7 @@ def test_prefer_changes_the_order() -> None:
 
 
 def test_unknown_criterion_names_the_choices() -> None:
-    with pytest.raises(ValueError, match=r"unknown keeper criterion 'biggest'.*resolution"):
+    with pytest.raises(InvalidInput, match=r"unknown keeper criterion 'biggest'.*resolution"):
         validate(("resolution", "biggest"))
     validate(("in:/somewhere", "tags", "newer"))
 

@@ -73,7 +73,7 @@ def keeper(tmp_path: Path, folder: Path, preference: tuple[str, ...] | None = No
         lib.workers = 1
         lib.scan([folder])
         options = DupesOptions(preference=preference) if preference else None
-        report = lib.dupes([folder], options)
+        report = lib.dupes.find([folder], options)
     assert len(report.groups) == 1, [[f.path for f in g.files] for g in report.groups]
     group = report.groups[0]
     return Path(group.keep.path).name, group.reason, len(group.files)
@@ -123,19 +123,19 @@ def test_a_chosen_keeper_is_remembered_by_content(tmp_path: Path) -> None:
     with Library.open(tmp_path / "lib") as lib:
         lib.workers = 1
         lib.scan([folder])
-        group = lib.dupes([folder]).groups[0]
+        group = lib.dupes.find([folder]).groups[0]
         assert Path(group.keep.path).name == "a_original.png"
         border = next(f for f in group.files if f.path.endswith("b_border.png"))
-        lib.choose_keeper(border.id, [f.id for f in group.files])
+        lib.dupes.choose_keeper(border.id, [f.id for f in group.files])
         (folder / "b_border.png").rename(folder / "renamed.png")  # content, not path
         lib.scan([folder])
-        group = lib.dupes([folder]).groups[0]
+        group = lib.dupes.find([folder]).groups[0]
         assert (Path(group.keep.path).name, group.reason) == ("renamed.png", "chosen by you")
         blur = next(f for f in group.files if f.path.endswith("b_blur.png"))
-        lib.choose_keeper(blur.id, [f.id for f in group.files])  # a later choice wins
-        assert Path(lib.dupes([folder]).groups[0].keep.path).name == "b_blur.png"
-        assert lib.forget_keeper(folder / "b_blur.png")
-        assert Path(lib.dupes([folder]).groups[0].keep.path).name == "a_original.png"
+        lib.dupes.choose_keeper(blur.id, [f.id for f in group.files])  # a later choice wins
+        assert Path(lib.dupes.find([folder]).groups[0].keep.path).name == "b_blur.png"
+        assert lib.dupes.forget_keeper(folder / "b_blur.png")
+        assert Path(lib.dupes.find([folder]).groups[0].keep.path).name == "a_original.png"
 
 
 def test_a_library_scanned_before_measures_each_picture_once(tmp_path: Path) -> None:
@@ -153,4 +153,4 @@ def test_a_library_scanned_before_measures_each_picture_once(tmp_path: Path) -> 
             "SELECT COUNT(*) FROM features WHERE analyser = 'quality'").fetchone()[0]
         assert stored == 3
         assert lib.scan([folder]).unchanged == 3
-        assert Path(lib.dupes([folder]).groups[0].keep.path).name == "a_original.png"
+        assert Path(lib.dupes.find([folder]).groups[0].keep.path).name == "a_original.png"

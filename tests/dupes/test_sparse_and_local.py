@@ -21,7 +21,7 @@ def _scan_and_find(tmp_path: Path, pictures: dict[str, Image.Image]
     lib = Library.open(tmp_path / "lib")
     lib.workers = 1
     lib.scan([folder])
-    report = lib.dupes([folder])
+    report = lib.dupes.find([folder])
     groups = [{Path(f.path).name for f in g.files} for g in report.groups]
     alternates = {frozenset((Path(a.path).name, Path(b.path).name)) for a, b in report.alternates}
     return groups, alternates

@@ -207,9 +207,9 @@ def test_large_collection_builds_file_then_reuses_it(catalog, vx, tmp_path: Path
                                                      caplog: pytest.LogCaptureFixture) -> None:
     data = vx.clustered(1500)
     vx.add_images(catalog, np.arange(1, 1501), data)
-    reports: list[tuple[int, int]] = []
+    reports: list[tuple[int, int | None]] = []
     index = open_index(tmp_path, catalog, vx.MODEL, exact_max=100,
-                       progress=lambda done, total: reports.append((done, total)))
+                       progress=lambda p: reports.append((p.done, p.total)))
     path = index_path(tmp_path, vx.MODEL)
     assert isinstance(index, HnswIndex) and path.exists() and len(index) == 1500
     assert reports and reports[-1] == (1500, 1500)

@@ -13,7 +13,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from illudex.analysers.runner import _store_embeddings  # the writer every embedder uses
+from illudex.catalog import embeddings  # the writer every embedder uses
 from illudex.library import Library
 
 MODEL = "test-embedder"
@@ -33,7 +33,7 @@ class Corpus:
 
 def store_vectors(lib: Library, model: str, vectors: dict[int, np.ndarray]) -> None:
     with lib.conn:
-        _store_embeddings(lib.conn, model, list(vectors.items()))
+        embeddings.store(lib.conn, model, list(vectors.items()))
 
 
 @pytest.fixture

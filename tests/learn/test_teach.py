@@ -17,7 +17,7 @@ def learned_rows(corpus: Corpus, tag: str = "cat") -> dict[int, float]:
 
 
 def test_suggestions_are_the_concept_best_first(corpus: Corpus) -> None:
-    result, action = corpus.lib.teach_tag("Cat", corpus.cats[:3], corpus.others[:3])
+    result, action = corpus.lib.models.teach("Cat", corpus.cats[:3], corpus.others[:3])
     assert action is None and result.tag == "cat" and result.embedding == MODEL
     suggested = [s.id for s in result.suggestions]
     # Only cats; most of them (unlabelled pictures weigh in as weak 'no's, and a third of
@@ -29,7 +29,7 @@ def test_suggestions_are_the_concept_best_first(corpus: Corpus) -> None:
 
 
 def test_json_shape_and_review_order(corpus: Corpus) -> None:
-    result, _ = corpus.lib.teach_tag("cat", corpus.cats[:2], corpus.others[:2])
+    result, _ = corpus.lib.models.teach("cat", corpus.cats[:2], corpus.others[:2])
     shown = result.to_json()
     assert set(shown) == {"tag", "embedding", "examples", "cross_validation", "suggestions",
                           "review"}
@@ -46,14 +46,14 @@ def test_json_shape_and_review_order(corpus: Corpus) -> None:
 
 def test_refuses_too_few_examples_and_missing_embeddings(corpus: Corpus) -> None:
     with pytest.raises(TeachError, match="too few examples"):
-        corpus.lib.teach_tag("cat", corpus.cats[:1], corpus.others[:3])
+        corpus.lib.models.teach("cat", corpus.cats[:1], corpus.others[:3])
     with pytest.raises(TeachError, match="both as yes and as no"):
-        corpus.lib.teach_tag("cat", corpus.cats[:2], corpus.cats[1:3])
+        corpus.lib.models.teach("cat", corpus.cats[:2], corpus.cats[1:3])
     with pytest.raises(TeachError, match="no embeddings from model 'clip'"):
-        corpus.lib.teach_tag("cat", corpus.cats[:2], corpus.others[:2], model="clip")
+        corpus.lib.models.teach("cat", corpus.cats[:2], corpus.others[:2], model="clip")
     corpus.lib.conn.execute("DELETE FROM embeddings")
     with pytest.raises(TeachError, match="no picture has an embedding"):
-        corpus.lib.teach_tag("cat", corpus.cats[:2], corpus.others[:2])
+        corpus.lib.models.teach("cat", corpus.cats[:2], corpus.others[:2])
 
 
 def test_prefers_the_embedding_that_covers_the_examples(corpus: Corpus) -> None:
@@ -62,30 +62,30 @@ def test_prefers_the_embedding_that_covers_the_examples(corpus: Corpus) -> None:
 
     extra = {i: np.ones(4, np.float32) / 2 for i in corpus.others[2:]}
     store_vectors(corpus.lib, "aaa-wide", extra)
-    result, _ = corpus.lib.teach_tag("cat", corpus.cats[:2], corpus.others[:2])
+    result, _ = corpus.lib.models.teach("cat", corpus.cats[:2], corpus.others[:2])
     assert result.embedding == MODEL
 
 
 def test_apply_is_undoable_and_reapply_replaces(corpus: Corpus) -> None:
     lib = corpus.lib
-    _, first = lib.teach_tag("cat", corpus.cats[:3], corpus.others[:3], apply_min=0.5)
+    _, first = lib.models.teach("cat", corpus.cats[:3], corpus.others[:3], apply_min=0.5)
     after_first = learned_rows(corpus)
     assert first is not None and set(after_first) == set(corpus.cats)
     assert all(0.5 <= s <= 1.0 for s in after_first.values())
-    _, second = lib.teach_tag("cat", corpus.cats[:5], corpus.others[:5], apply_min=0.99)
+    _, second = lib.models.teach("cat", corpus.cats[:5], corpus.others[:5], apply_min=0.99)
     after_second = learned_rows(corpus)
     assert set(after_second) <= set(corpus.cats) and after_second != after_first
-    lib.undo(second)
+    lib.history.undo(second)
     assert learned_rows(corpus) == after_first
-    lib.undo(first)
+    lib.history.undo(first)
     assert learned_rows(corpus) == {}
 
 
 def test_corrections_become_examples(corpus: Corpus) -> None:
     lib = corpus.lib
-    lib.teach_tag("cat", corpus.cats[:3], corpus.others[:3], apply_min=0.5)
+    lib.models.teach("cat", corpus.cats[:3], corpus.others[:3], apply_min=0.5)
     wrong = corpus.cats[9]
-    lib.remove_tags([wrong], ["cat"])  # a person says: not a cat
-    lib.add_tags([corpus.cats[8]], ["cat"])  # and tags another by hand
-    result, _ = lib.teach_tag("cat", corpus.cats[:3], corpus.others[:3])
+    lib.tags.remove([wrong], ["cat"])  # a person says: not a cat
+    lib.tags.add([corpus.cats[8]], ["cat"])  # and tags another by hand
+    result, _ = lib.models.teach("cat", corpus.cats[:3], corpus.others[:3])
     assert wrong in result.no and corpus.cats[8] in result.yes

@@ -98,7 +98,7 @@ def test_library_models_go_through_the_shared_pool(library: object, tagger_dir: 
     pool.release_all()
     save_picture(tmp_path / "art" / "a.png")
     library.scan([tmp_path / "art"])  # type: ignore[attr-defined]
-    library.tag([tmp_path / "art"], model=str(tagger_dir), device="cpu")  # type: ignore[attr-defined]
+    library.models.tag([tmp_path / "art"], model=str(tagger_dir), device="cpu")  # type: ignore[attr-defined]
     try:
         assert [m.name for m in pool.loaded()] == [str(tagger_dir)]
         assert any(s is pool.tagger(str(tagger_dir), "cpu").session

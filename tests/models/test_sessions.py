@@ -7,7 +7,7 @@ from pathlib import Path
 import onnxruntime as ort
 import pytest
 
-from illudex.models.errors import ModelCorrupt
+from illudex.models.errors import DeviceUnavailable, ModelCorrupt
 from illudex.models.sessions import clear_cache, get_session, providers_for
 from tests.fixtures.onnx_models import build_tagger
 
@@ -23,7 +23,7 @@ def test_cpu_is_always_the_last_resort(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.skipif(HAS_CUDA, reason="this onnxruntime has CUDA: the refusal cannot show")
 def test_asking_for_a_gpu_without_gpu_providers_says_how_to_get_one() -> None:
-    with pytest.raises(ValueError, match="install onnxruntime-gpu"):
+    with pytest.raises(DeviceUnavailable, match="install onnxruntime-gpu"):
         providers_for("cuda")
 
 
@@ -33,7 +33,7 @@ def test_auto_prefers_cuda_when_installed() -> None:
 
 
 def test_unknown_device_is_refused() -> None:
-    with pytest.raises(ValueError, match="unknown device 'tpu'"):
+    with pytest.raises(DeviceUnavailable, match="unknown device 'tpu'"):
         providers_for("tpu")
 
 

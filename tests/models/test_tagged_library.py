@@ -73,7 +73,7 @@ def test_embed_stores_an_absolute_model_path(
     found = illudex("search", 'text:"red"', "--library", library)
     assert "results" in found
     with Library.open(library) as lib:
-        assert lib._recall("clip_model") == str(tmp_path / "work" / "models" / "x")
+        assert lib.settings.get("clip_model") == str(tmp_path / "work" / "models" / "x")
 
 
 def test_models_dir_holds_models_of_any_name(

@@ -15,6 +15,7 @@ from PIL import Image
 
 from illudex.dupes import features as dupe_features
 from illudex.library import Library
+from illudex.progress import Progress
 
 ODD_NAMES = ["-leading dash.png", "with space.png", "new\nline.png", "emoji 🎨✨.png",
              "日本語.png", "trailing space .png"]
@@ -178,9 +179,9 @@ def test_a_folder_that_vanishes_mid_scan(library: Library, tmp_path: Path, make_
     shutil.copytree(art / "b", tmp_path / "b-away")  # keeps sizes and mtimes
     seen: list[str] = []
 
-    def progress(done: int, total: int, path: str) -> None:
-        seen.append(path)
-        if done == 1:
+    def progress(report: Progress) -> None:
+        seen.append(report.current)
+        if report.done == 1:
             shutil.rmtree(art / "b")  # e.g. a network share dropping out
 
     report = library.scan([art], progress=progress)

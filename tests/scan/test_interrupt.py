@@ -31,8 +31,8 @@ from illudex.library import Library
 
 library, folder, kill_at = sys.argv[1], sys.argv[2], int(sys.argv[3])
 
-def progress(done, total, path):
-    if done == kill_at:
+def progress(report):
+    if report.done == kill_at:
         os.killpg(os.getpgrp(), signal.SIGKILL)
 
 lib = Library.open(library)

@@ -126,3 +126,18 @@ def test_the_cut_off_never_trims_an_obvious_match() -> None:
     assert all(score >= OBVIOUS for _, score in kept) or len(kept) < 300
     # A cut-off the person asks for still holds.
     assert relevant(index, query, index.search(query, 300), min_score=1.01) == []
+
+
+@pytest.mark.parametrize("name", ["flag", "drawn2"])
+def test_an_upload_and_its_catalogued_copy_keep_the_same_similar_pictures(
+    client: TestClient, groups: dict[str, list[Path]], name: str
+) -> None:
+    # One relevance rule for every likeness search: the same picture, named by id or sent
+    # as bytes, is cut off at the same place (its exact copy comes first when uploaded).
+    with Library.open(groups[name][0].parent.parent / "library") as lib:
+        own = lib.image_at(groups[name][0]).id
+        by_id = lib.similarity.like_picture(own, limit=500)
+        by_upload = lib.similarity.like_upload(groups[name][0].read_bytes(), limit=500)
+    assert by_upload[0] == (own, 1.0)
+    assert [i for i, _ in by_upload[1:]] == [i for i, _ in by_id]
+    assert len(by_id) >= 2  # its two copies at least

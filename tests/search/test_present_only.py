@@ -25,7 +25,7 @@ def test_trashed_pictures_leave_search_and_come_back_with_undo(tmp_path: Path) -
         lib.journal.trash(action, str(picture))
     assert not picture.exists()
     assert "art_01.png" not in found()
-    assert lib.image_tags(lib.image_at(lib.journal.trash_path(action, str(picture))).id)
+    assert lib.tags.of_image(lib.image_at(lib.journal.trash_path(action, str(picture))).id)
 
-    lib.undo()
+    lib.history.undo()
     assert picture.exists() and "art_01.png" in found()

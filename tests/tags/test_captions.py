@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from illudex.errors import InvalidInput
 from illudex.tags.captions import CaptionOptions, format_caption, merge_caption
 
 GENERAL = {"1girl": 0.99, "long_hair": 0.9, "^_^": 0.5, "hat_(object)": 0.4}
@@ -60,5 +61,5 @@ def test_merge_moves_trigger_words_to_the_front() -> None:
 
 
 def test_unknown_policy() -> None:
-    with pytest.raises(ValueError, match="replace, merge, skip"):
+    with pytest.raises(InvalidInput, match="replace, merge, skip"):
         merge_caption("a", "b", "append")  # type: ignore[arg-type]

@@ -165,15 +165,15 @@ def test_a_tag_edit_and_its_journal_entry_commit_together(tmp_path):
     lib = Library.open(tmp_path / "lib")
     try:
         image = add_image(lib.conn, "/a.png", ["1girl"])
-        first = lib.add_tags([image], ["smile"])
+        first = lib.tags.add([image], ["smile"])
         lib.conn.execute("CREATE TEMP TRIGGER die BEFORE INSERT ON actions "
                          "BEGIN SELECT RAISE(ABORT, 'killed'); END")
         with pytest.raises(sqlite3.IntegrityError, match="killed"):
-            lib.add_tags([image], ["frown"])
+            lib.tags.add([image], ["frown"])
         lib.conn.execute("DROP TRIGGER die")
         assert image_tag_names(lib.conn, image) == {"1girl", "smile"}
         assert len(list_tag_edits(lib.conn)) == 1
-        report = lib.undo()
+        report = lib.history.undo()
         assert report.action_id == first and report.conflicts == []
         assert image_tag_names(lib.conn, image) == {"1girl"}
     finally:
@@ -188,14 +188,14 @@ def test_undoing_a_tag_edit_and_marking_it_undone_commit_together(tmp_path):
     lib = Library.open(tmp_path / "lib")
     try:
         image = add_image(lib.conn, "/a.png", ["1girl"])
-        lib.add_tags([image], ["smile"])
+        lib.tags.add([image], ["smile"])
         lib.conn.execute("CREATE TEMP TRIGGER die BEFORE UPDATE ON journal "
                          "BEGIN SELECT RAISE(ABORT, 'killed'); END")
         with pytest.raises(sqlite3.IntegrityError, match="killed"):
-            lib.undo()
+            lib.history.undo()
         lib.conn.execute("DROP TRIGGER die")
         assert image_tag_names(lib.conn, image) == {"1girl", "smile"}
-        assert lib.undo().conflicts == []
+        assert lib.history.undo().conflicts == []
         assert image_tag_names(lib.conn, image) == {"1girl"}
     finally:
         lib.close()

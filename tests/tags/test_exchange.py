@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from illudex.errors import InvalidInput
 from illudex.tags.exchange import export_csv, export_json, import_csv, import_json
 from illudex.tags.vocabulary import get_tag, list_aliases, list_implications, resolve
 
@@ -57,7 +58,7 @@ def test_implications_and_tags_csv_round_trip(tmp_path):
 def test_missing_column_is_a_clear_error(tmp_path):
     conn = new_catalog(tmp_path)
     (tmp_path / "x.csv").write_text("foo,bar\na,b\n", encoding="utf-8")
-    with pytest.raises(ValueError, match="no column antecedent_name or alias"):
+    with pytest.raises(InvalidInput, match="no column antecedent_name or alias"):
         import_csv(conn, tmp_path / "x.csv", "aliases")
 
 
@@ -106,5 +107,5 @@ def test_json_parts_of_the_wrong_type_are_a_clear_error(tmp_path, document):
 
     conn = new_catalog(tmp_path)
     (tmp_path / "v.json").write_text(json.dumps(document), encoding="utf-8")
-    with pytest.raises(ValueError, match="must be"):
+    with pytest.raises(InvalidInput, match="must be"):
         import_json(conn, tmp_path / "v.json")

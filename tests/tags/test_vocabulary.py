@@ -7,12 +7,16 @@ from pathlib import Path
 
 import pytest
 
+from illudex.tags.history import undo_tag_edit
 from illudex.tags.vocabulary import (
     VocabularyError,
     add_alias,
     add_implication,
     add_translation,
+    alias_impact,
+    delete_tag,
     get_tag,
+    implication_impact,
     implied_closure,
     implying_closure,
     list_aliases,
@@ -20,9 +24,11 @@ from illudex.tags.vocabulary import (
     normalize_tag,
     remove_alias,
     remove_implication,
+    rename_tag,
     resolve,
     resolve_ids,
     set_category,
+    tagged_images,
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root
@@ -127,3 +133,51 @@ def test_shared_translation_resolves_to_every_tag(tmp_path):
     add_translation(conn, "cat_ears", "ja", "猫")
     names = [get_tag(conn, i).tag.name for i in resolve_ids(conn, "猫")]
     assert names == ["cat", "cat_ears"]  # most used first
+
+
+def test_rename_keeps_the_old_name_as_an_alias_and_undoes_whole(tmp_path):
+    conn = new_catalog(tmp_path)
+    img = add_image(conn, "/a.png", ["kancolle", "smile"])
+    add_translation(conn, "kancolle", "ja", "艦これ")
+    add_implication(conn, "kancolle", "naval")
+    edit = rename_tag(conn, "kancolle", "kantai collection")
+    assert image_tag_names(conn, img) == {"kantai_collection", "smile"}
+    detail = get_tag(conn, "kancolle")
+    assert detail.tag.name == "kantai_collection" and detail.aliases == ("kancolle",)
+    assert detail.implies == ("naval",) and detail.translations == (("ja", "艦これ"),)
+    with pytest.raises(VocabularyError, match="merge the two tags"):
+        rename_tag(conn, "smile", "kancolle")
+    undo_tag_edit(conn, edit)
+    assert image_tag_names(conn, img) == {"kancolle", "smile"}
+    assert resolve_ids(conn, "kantai_collection") == []  # the new tag went with the undo
+    assert get_tag(conn, "艦これ").tag.name == "kancolle"
+
+
+def test_delete_takes_a_tag_off_every_picture_and_undo_brings_it_back(tmp_path):
+    conn = new_catalog(tmp_path)
+    a = add_image(conn, "/a.png", ["cat", "smile"])
+    b = add_image(conn, "/b.png", {"cat": 0.9}, source="model:wd")
+    add_alias(conn, "neko", "cat")
+    add_implication(conn, "cat", "animal")
+    edit = delete_tag(conn, "neko")
+    assert resolve(conn, "cat") is None and resolve(conn, "neko") is None
+    assert image_tag_names(conn, a) == {"smile"} and image_tag_names(conn, b) == set()
+    assert get_tag(conn, "animal").implied_by == ()
+    undo_tag_edit(conn, edit)
+    assert tagged_images(conn, "neko") == [a, b]
+    assert get_tag(conn, "cat").implies == ("animal",)
+
+
+def test_impacts_count_the_pictures_a_change_would_touch(tmp_path):
+    conn = new_catalog(tmp_path)
+    add_image(conn, "/a.png", ["kancolle"])
+    add_image(conn, "/b.png", ["kancolle", "naval"])
+    add_image(conn, "/c.png", ["kantai_collection"])
+    add_alias(conn, "kc", "kantai_collection")
+    merged = alias_impact(conn, "kancolle", "kantai_collection")
+    assert (merged.pictures, merged.replaces) == (2, None)
+    moved = alias_impact(conn, "kc", "kancolle")
+    assert (moved.pictures, moved.replaces) == (0, "kc → kantai_collection")
+    assert implication_impact(conn, "kancolle", "naval").pictures == 1  # b has it already
+    with pytest.raises(VocabularyError, match="no tag named"):
+        implication_impact(conn, "kancolle", "navy")

@@ -33,7 +33,7 @@ def captioned(tmp_path: Path) -> tuple[Path, Path]:
     with Library.open(library) as lib:
         lib.workers = 1
         lib.scan([art])
-        lib.add_tags(lib.image_ids([art]), ["extra"])
+        lib.tags.add(lib.image_ids([art]), ["extra"])
     return art, library
 
 

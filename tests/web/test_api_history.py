@@ -84,7 +84,7 @@ def test_change_token_moves_when_the_cli_undoes(client: TestClient,
     before = client.get("/api/changes").json()["token"]
     assert client.get("/api/changes").json()["token"] == before  # nothing changed
     with Library.open(sample.dir) as lib:  # what `illudex undo` does
-        lib.undo()
+        lib.history.undo()
     assert client.get("/api/changes").json()["token"] != before
 
 

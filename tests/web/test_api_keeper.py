@@ -25,7 +25,7 @@ def test_a_chosen_keeper_stays_the_keeper(client: TestClient, sample: SampleLibr
     holding = next(g for g in again if other["id"] in {f["id"] for f in g["files"]})
     assert (holding["keep"], holding["reason"]) == (other["id"], "chosen by you")
     with Library.open(sample.dir) as lib:
-        report = lib.dupes(lib.folders())
+        report = lib.dupes.find(lib.folders())
         assert any(g.keep.id == other["id"] for g in report.groups)
 
     # The plan for "apply all" follows the choice.

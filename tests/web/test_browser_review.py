@@ -45,7 +45,7 @@ def clean(served: tuple[str, SampleLibrary]) -> Iterator[None]:
     yield
     url, sample = served
     with Library.open(sample.dir) as lib:
-        while (report := lib.undo()).action_id is not None:
+        while (report := lib.history.undo()).action_id is not None:
             assert not report.conflicts, report
     with sqlite3.connect(sample.dir / "catalog.db") as conn:
         conn.execute("DELETE FROM dupe_decisions")
@@ -201,7 +201,7 @@ def test_keeping_the_other_copy_is_remembered(page: object, served: tuple[str, S
     assert right_path.exists() and not left_path.exists()
     # With both back, a fresh comparison keeps the person's choice.
     with Library.open(served[1].dir) as lib:
-        lib.undo()
+        lib.history.undo()
     fresh = httpx.get(url + "api/dupes", params={"refresh": 1}).json()["groups"]
     group = next(g for g in fresh if right in {f["id"] for f in g["files"]})
     assert group["keep"] == right

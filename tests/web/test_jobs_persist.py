@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 from illudex.catalog import jobs as rows
 from illudex.catalog.db import connect
 from illudex.library import CATALOG_NAME, Library
+from illudex.progress import Progress, ProgressCallback
 from illudex.web import create_app
 from tests.fixtures.onnx_models import build_tagger
 from tests.web.conftest import BASE_URL, CHANGE, SampleLibrary
@@ -114,9 +115,9 @@ def test_stopping_the_server_mid_job_resumes_it_at_the_next_start(
 ) -> None:
     started = threading.Event()
 
-    def slow(lib: Library, progress: Callable[..., None]) -> None:
+    def slow(lib: Library, progress: ProgressCallback) -> None:
         for n in range(10_000):  # stopped at a progress report, like a real scan
-            progress(n, 10_000, "slow.png")
+            progress(Progress("scan", n, 10_000, "slow.png"))
             started.set()
             time.sleep(0.01)
 
@@ -137,9 +138,9 @@ def test_stopping_the_server_mid_job_resumes_it_at_the_next_start(
 def test_a_job_a_person_stops_is_not_resumed(sample: SampleLibrary) -> None:
     started = threading.Event()
 
-    def slow(lib: Library, progress: Callable[..., None]) -> None:
+    def slow(lib: Library, progress: ProgressCallback) -> None:
         for n in range(10_000):
-            progress(n, 10_000, "slow.png")
+            progress(Progress("scan", n, 10_000, "slow.png"))
             started.set()
             time.sleep(0.01)
 

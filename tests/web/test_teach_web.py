@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from illudex.analysers.runner import _store_embeddings  # the writer every embedder uses
+from illudex.catalog import embeddings  # the writer every embedder uses
 from illudex.library import Library
 from illudex.web import create_app
 from illudex.web.background import BackgroundServer
@@ -41,7 +41,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, sample_pictures: Path) -> Ite
             v = rng.normal(size=12) * 0.5 + (concept if is_cat(row.path) else -concept)
             rows.append((image_id, (v / np.linalg.norm(v)).astype(np.float32)))
         with lib.conn:
-            _store_embeddings(lib.conn, "test-embedder", rows)
+            embeddings.store(lib.conn, "test-embedder", rows)
     finally:
         lib.close()
     with BackgroundServer(create_app(sample.dir)) as server:

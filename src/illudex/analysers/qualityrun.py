@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,9 +19,9 @@ import numpy as np
 from illudex.analysers.quality import QualityScorer, raw_score
 from illudex.analysers.runner import RunSummary
 from illudex.catalog import modelresults
+from illudex.progress import ProgressCallback, notify
 
 BATCH = 16
-Progress = Callable[[int, int], None]
 
 
 def quality_recipe(model: str) -> str:
@@ -47,7 +47,7 @@ def result(digest: str, record: dict[str, Any]) -> modelresults.Result:
 
 def score_pictures(conn: sqlite3.Connection, pictures: Sequence[tuple[str, str]],
                    scorer: QualityScorer, model: str, *, workers: int = 0,
-                   rerun: bool = False, progress: Progress | None = None) -> RunSummary:
+                   rerun: bool = False, progress: ProgressCallback | None = None) -> RunSummary:
     """Score `pictures` ((path, digest) pairs), storing each batch as it finishes."""
     recipe = quality_recipe(model)
     summary = RunSummary(scorer.name, total=len(pictures))
@@ -66,7 +66,7 @@ def score_pictures(conn: sqlite3.Connection, pictures: Sequence[tuple[str, str]]
 
 
 def _batches(todo: list[tuple[str, str]], scorer: QualityScorer, workers: int,
-             summary: RunSummary, progress: Progress | None
+             summary: RunSummary, progress: ProgressCallback | None
              ) -> Iterator[tuple[list[str], list[np.ndarray]]]:
     """(digests, prepared inputs) per batch; unreadable files go to `summary.errors`."""
     from illudex.analysers.modelprep import prepare_many
@@ -88,6 +88,6 @@ def _batches(todo: list[tuple[str, str]], scorer: QualityScorer, workers: int,
         yield digests, arrays
 
 
-def _report(progress: Progress | None, summary: RunSummary) -> None:
-    if progress:
-        progress(summary.done + summary.skipped + len(summary.errors), summary.total)
+def _report(progress: ProgressCallback | None, summary: RunSummary) -> None:
+    notify(progress, "quality", summary.done + summary.skipped + len(summary.errors),
+           summary.total)

@@ -32,10 +32,13 @@ from illudex.analysers.wd_tagger import (
     TagResult,
     WDTagger,
 )
+from illudex.catalog import embeddings, imagetags, modelruns
+from illudex.catalog.images import existing_ids
 from illudex.catalog.tagrows import tag_ids
+from illudex.catalog.transaction import transaction
 from illudex.models.sessions import uses_gpu
+from illudex.progress import ProgressCallback, notify
 
-Progress = Callable[[int, int], None]  # (images finished so far, images to do)
 Prepared = tuple[int, str, "np.ndarray | None", str]  # image id, path, pixels, error
 
 
@@ -65,7 +68,7 @@ def tag_images(
     tagger: WDTagger,
     *,
     options: TagOptions | None = None,
-    progress: Progress | None = None,
+    progress: ProgressCallback | None = None,
     on_result: Callable[[TagResult], None] | None = None,
     workers: int | None = None,
 ) -> TagSummary:
@@ -79,7 +82,7 @@ def tag_images(
     n_workers = _default_workers(uses_gpu(tagger.session)) if workers is None else workers
     started = time.perf_counter()
     for ids, paths, pixels in _batches(todo, tagger.preprocess, batch_size, n_workers, summary,
-                                       progress):
+                                       progress, "tag"):
         scores, feats = tagger.predict(pixels)
         results = tagger.results(scores, feats, paths, options)
         store_tags(conn, tagger, source, ids, results, options.store_embeddings)
@@ -87,7 +90,7 @@ def tag_images(
         if on_result:
             for result in results:
                 on_result(result)
-        _report(progress, summary)
+        _report(progress, summary, "tag")
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -97,7 +100,7 @@ def embed_images(
     images: Sequence[tuple[int, str]],
     clip_model: ClipModel,
     *,
-    progress: Progress | None = None,
+    progress: ProgressCallback | None = None,
     batch_size: int | None = None,
     rerun: bool = False,
     workers: int | None = None,
@@ -110,15 +113,10 @@ def embed_images(
     n_workers = _default_workers(uses_gpu(clip_model.visual)) if workers is None else workers
     started = time.perf_counter()
     for ids, _paths, pixels in _batches(todo, clip_model.preprocess, size, n_workers, summary,
-                                        progress):
-        vectors = clip_model.embed_batch(pixels)
-        with _transaction(conn):
-            live = _existing(conn, ids)
-            rows = [(i, v) for i, v in zip(ids, vectors, strict=True) if i in live]
-            _store_embeddings(conn, clip_model.name, rows)
-            _mark_done(conn, [i for i, _ in rows], clip_model.name, ("embedding",))
+                                        progress, "embed"):
+        store_vectors(conn, clip_model.name, ids, clip_model.embed_batch(pixels))
         summary.done += len(ids)
-        _report(progress, summary)
+        _report(progress, summary, "embed")
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -131,11 +129,7 @@ def pending(
     conn: sqlite3.Connection, images: Sequence[tuple[int, str]], model: str, kind: str
 ) -> list[tuple[int, str]]:
     """The images `model` has not yet done `kind` for."""
-    done = {
-        row[0] for row in conn.execute(
-            "SELECT image_id FROM model_runs WHERE model = ? AND kind = ?", (model, kind)
-        )
-    }
+    done = modelruns.done_ids(conn, model, kind)
     return [item for item in images if item[0] not in done]
 
 
@@ -144,8 +138,8 @@ def store_tags(
     results: Sequence[TagResult], store_embeddings: bool = True,
 ) -> None:
     """Replace this model's tags for `ids` (other sources untouched); one transaction."""
-    with _transaction(conn):
-        live = _existing(conn, ids)
+    with transaction(conn, immediate=True):
+        live = existing_ids(conn, ids)
         rows = [(i, r) for i, r in zip(ids, results, strict=True) if i in live]
         names: dict[str, str] = {}
         for _, result in rows:
@@ -153,21 +147,26 @@ def store_tags(
             if result.top_rating:
                 names[RATING_PREFIX + result.top_rating] = CATEGORY_NAMES[9]
         id_of = _tag_ids_by_category(conn, names)
-        conn.executemany(
-            "DELETE FROM image_tags WHERE image_id = ? AND source = ?",
-            ((i, source) for i, _ in rows),
-        )
-        conn.executemany(
-            "INSERT OR REPLACE INTO image_tags (image_id, tag_id, source, score) "
-            "VALUES (?, ?, ?, ?)",
-            ((i, id_of[name], source, score) for i, r in rows for name, score in _scored(r)),
-        )
+        imagetags.replace_source(
+            conn, source, [i for i, _ in rows],
+            ((i, id_of[name], score) for i, r in rows for name, score in _scored(r)))
         kinds: tuple[str, ...] = ("tags",)
         vectors = [(i, r.embedding) for i, r in rows if r.embedding is not None]
         if store_embeddings and vectors:
-            _store_embeddings(conn, tagger.name, vectors)
+            embeddings.store(conn, tagger.name, vectors)
             kinds = ("tags", "embedding")
-        _mark_done(conn, [i for i, _ in rows], tagger.name, kinds)
+        modelruns.mark_done(conn, [i for i, _ in rows], tagger.name, kinds)
+
+
+def store_vectors(conn: sqlite3.Connection, model: str, ids: Sequence[int],
+                  vectors: np.ndarray) -> None:
+    """Store one batch of `model`'s embeddings (pictures removed meanwhile skipped) and
+    mark them done; one transaction."""
+    with transaction(conn, immediate=True):
+        live = existing_ids(conn, ids)
+        rows = [(i, v) for i, v in zip(ids, vectors, strict=True) if i in live]
+        embeddings.store(conn, model, rows)
+        modelruns.mark_done(conn, [i for i, _ in rows], model, ("embedding",))
 
 
 def stored_result(
@@ -175,12 +174,7 @@ def stored_result(
 ) -> TagResult:
     """A `TagResult` rebuilt from the catalog (for `--json` on images a rerun skipped)."""
     result = TagResult(path=path)
-    rows = conn.execute(
-        "SELECT t.name, t.category, it.score FROM image_tags it JOIN tags t ON t.id = it.tag_id "
-        "WHERE it.image_id = ? AND it.source = ? ORDER BY it.score DESC",
-        (image_id, model_source(model)),
-    )
-    for name, category, score in rows:
+    for name, category, score in imagetags.of_source(conn, image_id, model_source(model)):
         if category == "rating" and name.startswith(RATING_PREFIX):
             result.rating[name[len(RATING_PREFIX):]] = score
         elif category == "character":
@@ -192,14 +186,7 @@ def stored_result(
 
 def load_embeddings(conn: sqlite3.Connection, model: str) -> tuple[np.ndarray, np.ndarray]:
     """(image ids [N], vectors [N, dim] float32) stored for `model`."""
-    rows = conn.execute(
-        "SELECT image_id, dim, vector FROM embeddings WHERE model = ? ORDER BY image_id", (model,)
-    ).fetchall()
-    if not rows:
-        return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
-    ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
-    vectors = np.stack([np.frombuffer(r[2], dtype="<f4", count=r[1]) for r in rows])
-    return ids, vectors
+    return embeddings.load(conn, model)
 
 
 # --- the pipeline -------------------------------------------------------------------------
@@ -215,7 +202,7 @@ def _default_workers(gpu: bool) -> int:
 
 def _batches(
     items: Sequence[tuple[int, str]], prep: Preprocess, batch_size: int, workers: int,
-    summary: RunSummary, progress: Progress | None,
+    summary: RunSummary, progress: ProgressCallback | None, stage: str,
 ) -> Iterator[tuple[list[int], list[str], np.ndarray]]:
     """Prepared batches in input order; decode errors go to `summary.errors`."""
     ids: list[int] = []
@@ -224,7 +211,7 @@ def _batches(
     for image_id, path, array, error in _prepared(items, prep, workers, batch_size):
         if array is None:
             summary.errors.append((path, error))
-            _report(progress, summary)
+            _report(progress, summary, stage, path)
             continue
         ids.append(image_id)
         paths.append(path)
@@ -251,29 +238,6 @@ def _prepared(
 # --- storage -----------------------------------------------------------------------------
 
 
-class _transaction:
-    """BEGIN IMMEDIATE … COMMIT on an autocommit connection; ROLLBACK on any error."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-
-    def __enter__(self) -> sqlite3.Connection:
-        self.conn.execute("BEGIN IMMEDIATE")
-        return self.conn
-
-    def __exit__(self, kind: object, value: object, tb: object) -> None:
-        if kind is None:
-            self.conn.execute("COMMIT")
-        elif self.conn.in_transaction:  # SQLite rolls back by itself on a full disk
-            self.conn.execute("ROLLBACK")
-
-
-def _existing(conn: sqlite3.Connection, ids: Sequence[int]) -> set[int]:
-    """Ids still in the catalog (a file may be removed by a scan during a long run)."""
-    marks = ",".join("?" * len(ids))
-    return {r[0] for r in conn.execute(f"SELECT id FROM images WHERE id IN ({marks})", ids)}
-
-
 def _tag_ids_by_category(conn: sqlite3.Connection, names: dict[str, str]) -> dict[str, int]:
     by_category: dict[str, list[str]] = {}
     for name, category in names.items():
@@ -291,25 +255,7 @@ def _scored(result: TagResult) -> Iterator[tuple[str, float]]:
         yield RATING_PREFIX + result.top_rating, result.rating[result.top_rating]
 
 
-def _store_embeddings(
-    conn: sqlite3.Connection, model: str, rows: Sequence[tuple[int, np.ndarray]]
-) -> None:
-    conn.executemany(
-        "INSERT OR REPLACE INTO embeddings (image_id, model, dim, vector) VALUES (?, ?, ?, ?)",
-        ((i, model, int(v.shape[-1]), np.asarray(v, dtype="<f4").tobytes()) for i, v in rows),
-    )
-
-
-def _mark_done(
-    conn: sqlite3.Connection, ids: Sequence[int], model: str, kinds: Sequence[str]
-) -> None:
-    now = time.time()
-    conn.executemany(
-        "INSERT OR REPLACE INTO model_runs (image_id, model, kind, at) VALUES (?, ?, ?, ?)",
-        ((i, model, kind, now) for i in ids for kind in kinds),
-    )
-
-
-def _report(progress: Progress | None, summary: RunSummary) -> None:
-    if progress is not None:
-        progress(summary.done + len(summary.errors), summary.total - summary.skipped)
+def _report(progress: ProgressCallback | None, summary: RunSummary, stage: str,
+            current: str = "") -> None:
+    notify(progress, stage, summary.done + len(summary.errors),
+           summary.total - summary.skipped, current)

@@ -141,14 +141,19 @@ class WDTagger:
         cls, name_or_path: str | Path = DEFAULT_TAGGER, *, device: str = "auto",
         threads: int | None = None, embeddings: bool = True, allow_download: bool = True,
     ) -> WDTagger:
-        """Resolve, fetch if needed (progress shown), load; errors are `ModelError`s."""
+        """Resolve, fetch if needed (progress shown), load a WD-layout tagger; errors are
+        `ModelError`s. `illudex.analysers.taggers.load_tagger` also knows DeepDanbooru."""
         spec = resolve(name_or_path, kind="tagger")
         where = hub.ensure(spec, allow_download=allow_download)
-        from illudex.analysers.deepdanbooru import DeepDanbooruTagger, is_deepdanbooru_folder
+        return cls.from_files(spec, where, device=device, threads=threads,
+                              embeddings=embeddings)
 
-        if where.is_dir() and is_deepdanbooru_folder(where):  # same results, its own layout
-            return DeepDanbooruTagger(spec, where, device=device, threads=threads,
-                                      embeddings=embeddings)
+    @classmethod
+    def from_files(
+        cls, spec: ModelSpec, where: Path, *, device: str = "auto",
+        threads: int | None = None, embeddings: bool = True,
+    ) -> WDTagger:
+        """A tagger from its fetched files: a folder, or its model.onnx file."""
         if where.is_file():
             model_path, csv_path = where, where.with_name("selected_tags.csv")
         else:

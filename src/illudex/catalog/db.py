@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import sqlite3
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 from illudex.catalog.schema import MIGRATIONS
+from illudex.catalog.transaction import rollback, transaction
+
+__all__ = ["catalog_path", "connect", "is_disk_full", "migrate", "rollback", "transaction"]
 
 
 def connect(path: str | Path) -> sqlite3.Connection:
@@ -46,7 +47,7 @@ def migrate(conn: sqlite3.Connection) -> None:
     version is read again under the write lock, so each migration runs exactly once."""
     if _version(conn) == len(MIGRATIONS):
         return  # the common case: no lock taken
-    with write_transaction(conn):
+    with transaction(conn, immediate=True):
         version = _version(conn)
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
             for statement in _statements(script):
@@ -62,26 +63,6 @@ def _version(conn: sqlite3.Connection) -> int:
             f"({len(MIGRATIONS)}): upgrade illudex"
         )
     return version
-
-
-@contextlib.contextmanager
-def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """BEGIN IMMEDIATE … COMMIT on an autocommit connection, rolled back on any error."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-        conn.execute("COMMIT")
-    except BaseException:
-        rollback(conn)
-        raise
-
-
-def rollback(conn: sqlite3.Connection) -> None:
-    """Roll back the open transaction, if SQLite has not already done so: on a full disk
-    (or an I/O error) it rolls back by itself, and a second ROLLBACK would raise
-    "no transaction is active" in place of the error that matters."""
-    if conn.in_transaction:
-        conn.execute("ROLLBACK")
 
 
 def is_disk_full(error: BaseException) -> bool:
@@ -102,3 +83,8 @@ def _statements(script: str) -> list[str]:
             out.append(candidate)
             buf = []
     return [s for s in out if s.strip()]
+
+
+def catalog_path(conn: sqlite3.Connection) -> str:
+    """The file of the connection's main database ('' for an in-memory one)."""
+    return next((r[2] for r in conn.execute("PRAGMA database_list") if r[1] == "main"), "")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 import time
 
-from illudex.catalog.db import rollback
+from illudex.catalog.transaction import transaction
 from illudex.paths import is_under, to_catalog
 
 
@@ -18,8 +18,7 @@ def ensure_folder(conn: sqlite3.Connection, path: str) -> int:
     for folder_id, folder in conn.execute("SELECT id, path FROM folders"):
         if is_under(display, folder):
             return int(folder_id)
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with transaction(conn, immediate=True):
         cur = conn.execute(
             "INSERT INTO folders (path, added_at) VALUES (?, ?)", (display, time.time())
         )
@@ -31,10 +30,6 @@ def ensure_folder(conn: sqlite3.Connection, path: str) -> int:
                     "UPDATE images SET folder_id = ? WHERE folder_id = ?", (new_id, old_id)
                 )
                 conn.execute("DELETE FROM folders WHERE id = ?", (old_id,))
-        conn.execute("COMMIT")
-    except BaseException:
-        rollback(conn)  # SQLite may have rolled back itself (disk full)
-        raise
     return new_id
 
 
@@ -49,3 +44,9 @@ def folder_of(conn: sqlite3.Connection, path: str) -> int | None:
         if is_under(display, folder):
             return int(folder_id)
     return None
+
+
+def folder_path(conn: sqlite3.Connection, folder_id: int) -> str | None:
+    """The catalog path of library folder `folder_id`, None if there is none."""
+    row = conn.execute("SELECT path FROM folders WHERE id = ?", (folder_id,)).fetchone()
+    return row[0] if row else None

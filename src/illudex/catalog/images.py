@@ -1,4 +1,4 @@
-"""Rows of the `images` table and what hangs off them (features, sidecar tags)."""
+"""Rows of the `images` table and what hangs off them (sidecar tags)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from illudex.catalog.idlists import IN_LIST, as_param
 from illudex.catalog.tagrows import tag_ids
 from illudex.paths import from_catalog, is_under, to_catalog
 
@@ -69,14 +70,15 @@ def ids_under(conn: sqlite3.Connection, folder: str) -> list[int]:
     return [r[0] for r in rows if is_under(from_catalog(r[1], r[2]), folder)]
 
 
-def rows_by_ids(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, ImageRow]:
-    out: dict[int, ImageRow] = {}
-    for start in range(0, len(ids), 900):
-        chunk = list(ids[start : start + 900])
-        marks = ",".join("?" * len(chunk))
-        for r in conn.execute(f"SELECT {_COLUMNS} FROM images WHERE id IN ({marks})", chunk):
-            out[r["id"]] = _row(r)
-    return out
+def rows_by_ids(conn: sqlite3.Connection, ids: Iterable[int]) -> dict[int, ImageRow]:
+    rows = conn.execute(f"SELECT {_COLUMNS} FROM images WHERE id IN {IN_LIST}", (as_param(ids),))
+    return {r["id"]: _row(r) for r in rows}
+
+
+def existing_ids(conn: sqlite3.Connection, ids: Iterable[int]) -> set[int]:
+    """Those of `ids` still in the catalog (a scan may remove a file during a long run)."""
+    return {int(r[0]) for r in conn.execute(f"SELECT id FROM images WHERE id IN {IN_LIST}",
+                                            (as_param(ids),))}
 
 
 def rows_by_digest(conn: sqlite3.Connection, digest: str) -> list[ImageRow]:
@@ -154,21 +156,6 @@ def delete_rows(conn: sqlite3.Connection, ids: Iterable[int]) -> None:
     conn.executemany("DELETE FROM images WHERE id = ?", ((i,) for i in ids))
 
 
-def store_features(
-    conn: sqlite3.Connection, image_id: int, features: dict[str, tuple[int, bytes]]
-) -> None:
-    conn.executemany(
-        "INSERT OR REPLACE INTO features (image_id, analyser, version, data) VALUES (?,?,?,?)",
-        ((image_id, name, version, data) for name, (version, data) in features.items()),
-    )
-
-
-def feature_versions(conn: sqlite3.Connection, analyser: str) -> dict[int, int]:
-    return dict(conn.execute(
-        "SELECT image_id, version FROM features WHERE analyser = ?", (analyser,)
-    ).fetchall())
-
-
 def set_sidecar_tags(
     conn: sqlite3.Connection, image_id: int, names: Sequence[str], mtime_ns: int | None
 ) -> None:
@@ -183,6 +170,18 @@ def set_sidecar_tags(
     conn.execute("UPDATE images SET sidecar_mtime_ns = ? WHERE id = ?", (mtime_ns, image_id))
 
 
+def set_sidecar_mtime(conn: sqlite3.Connection, image_id: int, mtime_ns: int) -> None:
+    """Note the caption file's mtime after illudex wrote it (a scan then leaves it be)."""
+    conn.execute("UPDATE images SET sidecar_mtime_ns = ? WHERE id = ?", (mtime_ns, image_id))
+
+
+def present_ids_with_digest(conn: sqlite3.Connection, digest: str) -> list[int]:
+    """Pictures in a library folder whose content has this digest, by id."""
+    return [int(r[0]) for r in conn.execute(
+        "SELECT id FROM images WHERE digest = ? AND folder_id IS NOT NULL ORDER BY id",
+        (digest,))]
+
+
 def scanned_since(conn: sqlite3.Connection, since: float) -> list[tuple[int, float]]:
     """Present pictures read (new or changed content) after `since`: (id, scanned_at)."""
     return [(int(i), float(t)) for i, t in conn.execute(
@@ -194,3 +193,20 @@ def last_scanned(conn: sqlite3.Connection) -> float:
     """When the catalog last read a picture (0.0 for an empty catalog)."""
     value = conn.execute("SELECT MAX(scanned_at) FROM images").fetchone()[0]
     return float(value or 0.0)
+
+
+def all_ids(conn: sqlite3.Connection) -> set[int]:
+    """Every catalogued image, present or not."""
+    return {int(r[0]) for r in conn.execute("SELECT id FROM images")}
+
+
+def set_folder(conn: sqlite3.Connection, image_id: int, folder_id: int) -> None:
+    """The image is back in library folder `folder_id` (it was outside every one)."""
+    conn.execute("UPDATE images SET folder_id = ? WHERE id = ?", (folder_id, image_id))
+
+
+def paths_by_ids(conn: sqlite3.Connection, ids: Iterable[int]) -> dict[int, str]:
+    """The real path of each of `ids` still in the catalog."""
+    rows = conn.execute(f"SELECT id, path, raw_path FROM images WHERE id IN {IN_LIST}",
+                        (as_param(ids),))
+    return {int(r[0]): from_catalog(r[1], r[2]) for r in rows}

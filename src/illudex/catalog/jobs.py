@@ -12,7 +12,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
-from illudex.catalog.db import write_transaction
+from illudex.catalog.transaction import transaction
 
 MAX_STORED_ERRORS = 200  # per job; the count keeps the true number
 KEEP_ROWS = 500  # older finished jobs are forgotten
@@ -52,7 +52,7 @@ def create(conn: sqlite3.Connection, kind: str, params: dict[str, Any], started:
            resumed_from: int | None = None) -> int:
     """A new queued job; its id. A job that re-runs an interrupted one settles that one
     in the same transaction, so that no restart runs it twice."""
-    with write_transaction(conn):
+    with transaction(conn, immediate=True):
         cur = conn.execute(
             "INSERT INTO jobs (kind, params, state, started, resumed_from) "
             "VALUES (?, ?, 'queued', ?, ?)",
@@ -90,7 +90,7 @@ def recent(conn: sqlite3.Connection, limit: int) -> list[JobRow]:
 def interrupt_left_running(conn: sqlite3.Connection, message: str) -> list[JobRow]:
     """Mark jobs that a stopped process left queued or running as interrupted (and
     resumable); return every resumable job, oldest first."""
-    with write_transaction(conn):
+    with transaction(conn, immediate=True):
         conn.execute("UPDATE jobs SET state = 'interrupted', resumable = 1, message = ? "
                      "WHERE state IN ('queued', 'running')", (message,))
         rows = conn.execute(f"SELECT {COLUMNS} FROM jobs WHERE resumable = 1 ORDER BY id")

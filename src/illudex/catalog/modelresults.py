@@ -17,7 +17,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from illudex.catalog.db import write_transaction
+from illudex.catalog.idlists import IN_LIST, as_param
+from illudex.catalog.transaction import transaction
 
 DETECTION_KINDS = ("face", "head", "person", "halfbody")
 CLASS_KIND = "class"
@@ -38,16 +39,10 @@ class Result:
 def load(conn: sqlite3.Connection, digests: Sequence[str], kind: str, recipe: str
          ) -> dict[str, Any]:
     """digest → stored data, for those of `digests` that have this kind and recipe."""
-    out: dict[str, Any] = {}
-    wanted = list(dict.fromkeys(digests))
-    for start in range(0, len(wanted), 900):
-        chunk = wanted[start:start + 900]
-        marks = ",".join("?" * len(chunk))
-        rows = conn.execute(
-            f"SELECT digest, data FROM model_results WHERE kind = ? AND recipe = ? "
-            f"AND digest IN ({marks})", (kind, recipe, *chunk))
-        out.update((r[0], json.loads(r[1])) for r in rows)
-    return out
+    rows = conn.execute(
+        f"SELECT digest, data FROM model_results WHERE kind = ? AND recipe = ? "
+        f"AND digest IN {IN_LIST}", (kind, recipe, as_param(dict.fromkeys(digests))))
+    return {r[0]: json.loads(r[1]) for r in rows}
 
 
 def store(conn: sqlite3.Connection, kind: str, recipe: str, model: str,
@@ -57,7 +52,7 @@ def store(conn: sqlite3.Connection, kind: str, recipe: str, model: str,
     rows = [(r.digest, kind, recipe, model, r.count, r.label, json.dumps(r.data), now)
             for r in results]
     if rows:
-        with write_transaction(conn):
+        with transaction(conn, immediate=True):
             conn.executemany(
                 "INSERT OR REPLACE INTO model_results "
                 "(digest, kind, recipe, model, count, label, data, at) "
@@ -112,7 +107,7 @@ def quality_scores(conn: sqlite3.Connection, digests: Sequence[str]) -> dict[str
     rows = conn.execute(
         f"SELECT d.value, (SELECT json_extract(r.data, '$.quality') FROM model_results r "
         f"WHERE r.digest = d.value AND r.kind = '{QUALITY_KIND}' ORDER BY r.at DESC LIMIT 1) "
-        f"FROM json_each(?) d", (json.dumps(list(dict.fromkeys(digests))),))
+        f"FROM json_each(?) d", (as_param(dict.fromkeys(digests)),))
     return {r[0]: float(r[1]) for r in rows if r[1] is not None}
 
 

@@ -1,18 +1,28 @@
-"""The `illudex` command."""
+"""The `illudex` command.
+
+Errors are mapped here, once for every command: an `IlludexError` (a problem the person
+can act on) is printed as one line, exit status 1; anything else is a bug, printed as one
+line that names the log file holding its traceback (ILLUDEX_DEBUG=1 raises it instead).
+"""
 
 from __future__ import annotations
 
+import datetime
 import os
 import sys
+import traceback
 from collections.abc import Callable
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
+import click
+import platformdirs
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from illudex import __version__
-from illudex.cli import cluster, dataset, dupes, models, tags
+from illudex.cli import cluster, config, dataset, dupes, index, models, tags
 from illudex.cli.common import (
     MAX_INT,
     JsonOption,
@@ -26,13 +36,29 @@ from illudex.cli.scan import scan_command
 from illudex.cli.search import search_command
 from illudex.cli.serve import serve_command
 from illudex.cli.watch import watch_command
+from illudex.errors import IlludexError
 from illudex.library import ENV_LIBRARY
 
 HELP = "Index folders of illustrations where they lie: duplicates, tags, search, clusters."
+ENV_DEBUG = "ILLUDEX_DEBUG"  # set: a bug raises with its traceback instead of one line
+ERROR_EXIT = 1
+
+
+class _Commands(typer.core.TyperGroup):
+    """The top-level group: every command runs inside its `invoke`, so a project error
+    is turned into its one line here, however the app is called (the executable, tests)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except IlludexError as e:
+            err_console.print(f"[red]error:[/red] {escape(str(e))}", highlight=False)
+            raise typer.Exit(ERROR_EXIT) from None
 
 
 def _new_app() -> typer.Typer:
-    new = typer.Typer(name="illudex", no_args_is_help=True, add_completion=False, help=HELP)
+    new = typer.Typer(name="illudex", no_args_is_help=True, add_completion=False, help=HELP,
+                      cls=_Commands)
     new.callback()(_global_options)
     return new
 
@@ -61,7 +87,7 @@ SUBCOMMANDS: dict[str, Callable[..., object] | typer.Typer] = {
     "cluster": cluster.app, "tag": models.tag_command, "embed": models.embed_command,
     "quality": models.quality_command,
     "models": models.app, "serve": serve_command, "dataset": dataset.app,
-    "watch": watch_command,
+    "watch": watch_command, "config": config.app, "index": index.app,
 }
 
 
@@ -86,7 +112,7 @@ def undo(
 ) -> None:
     """Reverse the last file action (or the one given) exactly."""
     with open_library(library) as lib:
-        report = lib.undo(action)
+        report = lib.history.undo(action)
     if json_out:
         print_json({"action": report.action_id, "kind": report.kind, "restored": report.restored,
                     "conflicts": report.conflicts})
@@ -104,13 +130,14 @@ def undo(
 def history(library: LibraryOption = None, json_out: JsonOption = False) -> None:
     """Recent file actions (for undo)."""
     with open_library(library) as lib:
-        rows = lib.history()
+        rows = lib.history.actions(limit=20)
     if json_out:
-        print_json([dict(r) for r in rows])
+        print_json([{"id": r.id, "kind": r.kind, "summary": r.summary,
+                     "created_at": r.created_at, "state": r.state} for r in rows])
         return
     table = Table("id", "kind", "what", "state")
     for r in rows:
-        table.add_row(str(r["id"]), r["kind"], r["summary"], r["state"])
+        table.add_row(str(r.id), r.kind, r.summary, r.state)
     console.print(table)
 
 
@@ -127,13 +154,35 @@ def main() -> None:
             stream.reconfigure(errors="backslashreplace")
     try:
         _app_for(sys.argv[1:])()
-    except Exception as e:  # a bug: one line, not a traceback (ILLUDEX_DEBUG=1 shows it)
-        if os.environ.get("ILLUDEX_DEBUG"):
+    except Exception as e:  # a bug (project errors end in _Commands): one line, not a traceback
+        if os.environ.get(ENV_DEBUG):
             raise
+        where = _log_bug(e)
+        details = f"the details are in {where}" if where else f"{ENV_DEBUG}=1 shows where"
         err_console.print(f"[red]error:[/red] internal error ({type(e).__name__}: "
-                          f"{escape(str(e))}); please report it (ILLUDEX_DEBUG=1 shows where)",
+                          f"{escape(str(e))}); please report it ({escape(details)})",
                           highlight=False)
-        sys.exit(1)
+        sys.exit(ERROR_EXIT)
+
+
+def bug_log() -> Path:
+    """Where the CLI writes the traceback of a bug (the user's log folder)."""
+    return Path(platformdirs.user_log_dir("illudex", appauthor=False)) / "errors.log"
+
+
+def _log_bug(error: Exception) -> Path | None:
+    """Append the bug's traceback to `bug_log()`; None when that cannot be written."""
+    path = bug_log()
+    stamp = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    text = "".join(traceback.format_exception(error))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8", errors="backslashreplace") as log:
+            # The command's name only: its arguments may hold a token.
+            log.write(f"--- {stamp} illudex {__version__} {command_name(sys.argv[1:])}\n{text}")
+    except OSError:
+        return None
+    return path
 
 
 GLOBAL_OPTIONS = ("--library", "-L")  # options taking a value, accepted before the command

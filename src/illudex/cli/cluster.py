@@ -6,13 +6,11 @@ from __future__ import annotations
 import contextlib
 import json
 import warnings
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from illudex.cli.common import (
@@ -21,7 +19,6 @@ from illudex.cli.common import (
     LibraryOption,
     confirm,
     console,
-    err_console,
     fail,
     non_empty_path,
     open_library,
@@ -210,34 +207,11 @@ def _cluster(lib: Library, ids: list[int], options: ClusterOptions,
              quiet: bool) -> ClusterResult:
     from sklearn.exceptions import ConvergenceWarning
 
-    from illudex.cluster import ClusterError
-
-    try:
-        with stage_progress(quiet) as update, warnings.catch_warnings():
-            # scikit-learn warns when k-means finds fewer distinct clusters than asked
-            # (duplicate rows) while k is searched; the scores of each k already show it.
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            return lib.cluster(ids, options, progress=update)
-    except (ClusterError, LibraryError) as e:
-        fail(str(e))
-        raise  # unreachable: fail exits
-
-
-@contextlib.contextmanager
-def stage_progress(quiet: bool) -> Iterator[Callable[[str, int, int | None], None]]:
-    """A Rich progress line on stderr naming the current stage; `update(stage, done, total)`."""
-    if quiet or not err_console.is_terminal:
-        yield lambda stage, done, total: None
-        return
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn())
-    with Progress(*columns, console=err_console, transient=True) as bar:
-        task = bar.add_task("Clustering", total=None)
-
-        def update(stage: str, done: int, total: int | None) -> None:
-            bar.update(task, description=stage.capitalize(), completed=done, total=total)
-
-        yield update
+    with progress_bar(None, quiet) as update, warnings.catch_warnings():  # names each stage
+        # scikit-learn warns when k-means finds fewer distinct clusters than asked
+        # (duplicate rows) while k is searched; the scores of each k already show it.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return lib.cluster(ids, options, progress=update)
 
 
 def _save_map(result: ClusterResult, path: Path) -> None:
@@ -324,7 +298,7 @@ def _export(lib: Library, result: ClusterResult, dest: Path, mode: str, dry_run:
         raise typer.Exit(1)
     try:
         with progress_bar("Exporting", json_out) as update:
-            action = lib.export_clusters(result, dest, mode=mode, progress=update)
+            action = lib.files.export_clusters(result, dest, mode=mode, progress=update)
     except (LibraryError, JournalError, OSError) as e:
         fail(f"export stopped: {e}; `illudex undo` takes back what was done")
     if json_out:

@@ -8,7 +8,7 @@ import math
 import os
 import sqlite3
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,14 +17,16 @@ from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
-    Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.progress import Progress as Bar
 
 from illudex.catalog.db import is_disk_full
-from illudex.library import ENV_LIBRARY, Library, LibraryError
+from illudex.library import ENV_LIBRARY, Library
+from illudex.progress import Progress, ProgressCallback
 
 console = Console()
 err_console = Console(stderr=True)
@@ -80,13 +82,9 @@ def check_fraction(value: float, name: str, *, above_zero: bool = False) -> floa
 def open_library(path: Path | None) -> Iterator[Library]:
     """The library for a command (`with open_library(p) as lib:`), closed after. A full
     disk ends the command with one line, not a traceback: every catalog change is a
-    transaction and every file operation is journalled, so nothing is left half-done."""
-    try:
-        lib = Library.open(path)
-    except LibraryError as e:
-        fail(str(e))
-        raise  # unreachable: fail exits
-    with lib:
+    transaction and every file operation is journalled, so nothing is left half-done.
+    (A library that cannot be opened raises LibraryError: `illudex.cli` prints it.)"""
+    with Library.open(path) as lib:
         try:
             yield lib
         except (sqlite3.Error, OSError) as e:
@@ -111,20 +109,33 @@ def print_json(data: Any) -> None:
 
 
 @contextlib.contextmanager
-def progress_bar(description: str, quiet: bool = False) -> Iterator[Callable[..., None]]:
-    """A Rich progress bar on stderr; yields `update(done, total, *_)`."""
+def progress_bar(description: str | None, quiet: bool = False) -> Iterator[ProgressCallback]:
+    """The CLI's one progress display: a Rich bar on stderr, fed the `Progress` reports of
+    the work. With no `description`, the bar names each stage as it comes (clustering,
+    dataset builds: work in several stages). Nothing is drawn when quiet or piped."""
     if quiet or not err_console.is_terminal:
-        yield lambda *args: None
+        yield _ignore
         return
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=err_console, transient=True) as bar:
-        task = bar.add_task(description, total=None)
+    with Bar(*columns, console=err_console, transient=True) as bar:
+        tasks: dict[str, TaskID] = {}
 
-        def update(done: int, total: int, *_: object) -> None:
-            bar.update(task, completed=done, total=total)
+        def update(progress: Progress) -> None:
+            if progress.stage not in tasks:  # a new stage: a fresh count and clock
+                for task in tasks.values():
+                    bar.remove_task(task)
+                tasks.clear()
+                tasks[progress.stage] = bar.add_task(
+                    description or progress.stage.capitalize(), total=progress.total)
+            # (a new task, not update(total=None): Rich reads None there as "unchanged")
+            bar.update(tasks[progress.stage], completed=progress.done, total=progress.total)
 
         yield update
+
+
+def _ignore(_: Progress) -> None:
+    """The progress callback of a quiet command."""
 
 
 def confirm(question: str, yes: bool) -> bool:

@@ -21,6 +21,7 @@ from illudex.cli.common import (
     print_json,
     progress_bar,
 )
+from illudex.cli.engine import EngineOption, RayAddressOption, use_engine
 
 app = typer.Typer(no_args_is_help=True,
                   help="Build training sets (kohya, textual inversion, Hugging Face …).")
@@ -32,23 +33,22 @@ def build_command(
                                               help="The dataset spec (TOML).")],
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Say what would be kept and dropped; export nothing.")] = False,
+    engine: EngineOption = "local",
+    ray_address: RayAddressOption = None,
     library: LibraryOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Run the spec's source through its steps and export the result, with report.html."""
-    from illudex.dataset.errors import DatasetError
+    """Run the spec's source through its steps and export the result, with report.html.
+    With --engine ray, the source's scan runs on Ray (model steps run here)."""
     from illudex.dataset.pipeline import build
     from illudex.dataset.spec import load_spec
 
     with open_library(library) as lib:
+        use_engine(lib, engine, ray_address)
         try:
             spec = load_spec(spec_file)
-            with progress_bar("dataset", quiet=json_out) as update:
-                report = build(lib, spec, dry_run=dry_run,
-                               progress=lambda stage, done, total: update(done, total))
-        except DatasetError as e:
-            fail(str(e))
-            return
+            with progress_bar(None, quiet=json_out) as update:  # scan, then pictures
+                report = build(lib, spec, dry_run=dry_run, progress=update)
         except KeyboardInterrupt:
             fail("interrupted: finished pictures are kept in the cache; run the same "
                  "command again to go on from there", code=130)

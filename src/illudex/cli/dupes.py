@@ -30,7 +30,6 @@ from illudex.dupes.actions import ActionResult, PlannedMove
 from illudex.dupes.finder import DupesOptions, DupesReport
 from illudex.dupes.keeper import CRITERIA_HELP, DEFAULT_PREFERENCE, validate
 from illudex.dupes.relations import DEFAULT_THRESHOLD
-from illudex.library import LibraryError
 
 app = typer.Typer(cls=DefaultGroup, no_args_is_help=True,
                   help="Find duplicates (default) or record decisions about pairs.")
@@ -57,22 +56,19 @@ def find(
 ) -> None:
     """Find duplicate groups in PATHS, with a suggested keeper for each."""
     preference = tuple(p.strip() for p in prefer.split(",") if p.strip())
-    try:
-        validate(preference)
-    except ValueError as e:
-        fail(str(e))
+    validate(preference)  # InvalidInput: `illudex.cli` prints it
     if trash and move_to:
         fail("choose one of --trash and --move-to")
     options = DupesOptions(threshold=threshold, preference=preference, include_near=not exact_only)
     with open_library(library) as lib:
         scan_report = run_scan(lib, paths, quiet=json_out)
         with progress_bar("Comparing", json_out) as update:
-            report = lib.dupes(paths, options, progress=update)
+            report = lib.dupes.find(paths, options, progress=update)
         report.errors = scan_report.errors
         if not (trash or move_to):
             print_json(report.as_json()) if json_out else show_report(report)
             return
-        moves = lib.plan_dupes(report, move_to)
+        moves = lib.dupes.plan(report, move_to)
         if dry_run or not moves:
             result = ActionResult(action_id=None, planned=moves, dry_run=True)
             if not json_out:
@@ -85,7 +81,7 @@ def find(
             if not confirm(f"Move {len(moves)} file(s) {where}?", yes):
                 raise typer.Exit(1)
             with progress_bar("Moving", json_out) as update:
-                result = lib.resolve_dupes(moves, progress=update)
+                result = lib.dupes.resolve(moves, progress=update)
     if json_out:
         print_json({**report.as_json(), **result.as_json()})
     else:
@@ -103,15 +99,12 @@ def keep(
 ) -> None:
     """Remember PICTURE as the keeper of its duplicate group (by content: survives renames)."""
     with open_library(library) as lib:
-        try:
-            if forget:
-                done = lib.forget_keeper(picture)
-                console.print(f"Forgot the keeper choice for {picture}" if done
-                              else f"{picture} was not a chosen keeper")
-                return
-            lib.choose_keeper(lib.image_at(picture).id)
-        except LibraryError as e:
-            fail(str(e))
+        if forget:
+            done = lib.dupes.forget_keeper(picture)
+            console.print(f"Forgot the keeper choice for {picture}" if done
+                          else f"{picture} was not a chosen keeper")
+            return
+        lib.dupes.choose_keeper(lib.image_at(picture).id)
     console.print(f"Keeper from now on: {picture}")
 
 
@@ -130,10 +123,7 @@ def mark(
     if len(chosen) != 1:
         fail("say exactly one of --not-duplicate, --alternate, --duplicate")
     with open_library(library) as lib:
-        try:
-            lib.mark(a, b, chosen[0])
-        except LibraryError as e:
-            fail(str(e))
+        lib.dupes.mark(a, b, chosen[0])
     console.print(f"Marked as {chosen[0].replace('_', ' ')}: {a} ↔ {b}")
 
 

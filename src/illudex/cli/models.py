@@ -21,6 +21,7 @@ from illudex.cli.common import (
     print_json,
     progress_bar,
 )
+from illudex.cli.engine import EngineOption, RayAddressOption, use_engine
 from illudex.cli.scan import run_scan
 
 if TYPE_CHECKING:
@@ -58,12 +59,13 @@ def tag_command(
     trigger: Annotated[list[str] | None, typer.Option(help="Trigger word(s) written first.")]
     = None,
     exclude: Annotated[list[str] | None, typer.Option(help="Tags never written.")] = None,
+    engine: EngineOption = "local",
+    ray_address: RayAddressOption = None,
     library: LibraryOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """Tag pictures with a WD tagger: booru tags + an embedding per picture."""
     from illudex.analysers.wd_tagger import TagOptions
-    from illudex.models.errors import ModelError
     from illudex.tags.captions import POLICIES, CaptionOptions
 
     if existing not in POLICIES:
@@ -73,18 +75,16 @@ def tag_command(
                          general_mcut=mcut, character_mcut=mcut, batch_size=batch, rerun=rerun)
     results: list[TagResult] = []
     with open_library(library) as lib:
+        use_engine(lib, engine, ray_address)
         run_scan(lib, paths, quiet=json_out)
-        try:
-            with progress_bar("Tagging", json_out) as update:
-                summary = lib.tag(paths, model=model, options=options, device=device,
-                                  progress=update, on_result=results.append)
-        except ModelError as e:
-            fail(str(e))
+        with progress_bar("Tagging", json_out) as update:
+            summary = lib.models.tag(paths, model=model, options=options, device=device,
+                                     progress=update, on_result=results.append)
         if write_txt and results:
             caption = CaptionOptions(spaces=not underscores, escape_parens=not no_escape,
                                      trigger_words=tuple(trigger or ()),
                                      exclude=tuple(exclude or ()))
-            action = lib.write_captions(results, caption, existing)
+            action = lib.tags.write_captions(results, caption, existing)
             if not json_out:
                 console.print(f"Wrote captions (action {action}); `illudex undo` restores them.")
     if json_out:
@@ -98,14 +98,16 @@ def embed_command(
     paths: Annotated[list[Path], paths_argument("Folders or pictures (scanned first if needed).")],
     model: ModelOption = None,
     device: DeviceOption = "auto",
+    engine: EngineOption = "local",
+    ray_address: RayAddressOption = None,
     library: LibraryOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """Store image embeddings: CLIP (for search by words, `text:"..."`), or any ONNX model
     folder with an illudex.json (for search by picture, clustering, teaching tags)."""
     _run_model(paths, model, library, json_out, ("Embedding", "Embedded"),
-               lambda lib, update: lib.embed(paths, model=model, device=device,
-                                             progress=update))
+               lambda lib, update: lib.models.embed(paths, model=model, device=device,
+                                                    progress=update), (engine, ray_address))
 
 
 def quality_command(
@@ -120,8 +122,8 @@ def quality_command(
     """Store an aesthetic quality score (0..1) per picture, for `quality:>=0.7` and
     `sort:-quality` in search and the `min-quality` dataset step."""
     _run_model(paths, model, library, json_out, ("Scoring", "Scored"),
-               lambda lib, update: lib.score_quality(paths, model=model, device=device,
-                                                     rerun=rerun, progress=update))
+               lambda lib, update: lib.models.score_quality(paths, model=model, device=device,
+                                                            rerun=rerun, progress=update))
 
 
 @app.command("list")
@@ -149,14 +151,10 @@ def download_command(
     name: Annotated[str, typer.Argument(help="Model name (see `illudex models list`).")],
 ) -> None:
     """Download a model into the Hugging Face cache (needs a network connection)."""
-    from illudex.models.errors import ModelError
     from illudex.models.hub import download
 
     check_model_name(name)
-    try:
-        where = download(name, progress=True)
-    except ModelError as e:
-        fail(str(e))
+    where = download(name, progress=True)
     console.print(f"{name}: ready at {where}")
 
 
@@ -166,14 +164,10 @@ def info_command(
     json_out: JsonOption = False,
 ) -> None:
     """Where a model is on this machine, its files and size."""
-    from illudex.models.errors import ModelError
     from illudex.models.hub import status
 
     check_model_name(name)
-    try:
-        found = status(name)
-    except ModelError as e:
-        fail(str(e))
+    found = status(name)
     if json_out:
         print_json(found.to_json())
         return
@@ -192,19 +186,17 @@ def check_model_name(name: str | None) -> None:
 
 
 def _run_model(paths: list[Path], model: str | None, library: Path | None, json_out: bool,
-               verbs: tuple[str, str], run: Callable[[Library, Any], RunSummary]) -> None:
+               verbs: tuple[str, str], run: Callable[[Library, Any], RunSummary],
+               engine: tuple[str, str | None] = ("local", None)) -> None:
     """Scan `paths`, run one model over them with a progress bar, and report: what
     `embed` and `quality` share."""
-    from illudex.models.errors import ModelError
 
     check_model_name(model)
     with open_library(library) as lib:
+        use_engine(lib, *engine)
         run_scan(lib, paths, quiet=json_out)
-        try:
-            with progress_bar(verbs[0], json_out) as update:
-                summary = run(lib, update)
-        except ModelError as e:
-            fail(str(e))
+        with progress_bar(verbs[0], json_out) as update:
+            summary = run(lib, update)
     if json_out:
         print_json({"model": summary.model, "done": summary.done, "skipped": summary.skipped,
                     "errors": _errors(summary)})

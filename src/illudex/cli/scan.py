@@ -20,6 +20,7 @@ from illudex.cli.common import (
     print_json,
     progress_bar,
 )
+from illudex.cli.engine import EngineOption, RayAddressOption, use_engine
 from illudex.library import Library
 from illudex.scan.engine import ScanReport
 
@@ -33,9 +34,12 @@ def scan_command(
     ] = None,
     workers: Annotated[int | None, typer.Option(
         min=1, max=1024, help="Decode processes (default: CPUs).")] = None,
+    engine: EngineOption = "local",
+    ray_address: RayAddressOption = None,
 ) -> None:
     """Index folders: new, changed, moved and deleted files are noticed; unchanged ones skipped."""
     with open_library(library) as lib:
+        use_engine(lib, engine, ray_address)
         if max_pixels:
             lib.max_pixels = max_pixels
         lib.workers = workers

@@ -26,6 +26,7 @@ from illudex.cli.common import (
     print_json,
 )
 from illudex.cli.scan import run_scan
+from illudex.errors import NotFound
 from illudex.library import Library, LibraryError
 
 if TYPE_CHECKING:
@@ -85,7 +86,7 @@ def run_search(lib: Library, query: str, *, limit: int | None, offset: int = 0) 
         raise typer.Exit(2) from None
     except QueryPlanError as e:
         fail(f"cannot run this query: {e}", code=2)
-    except (SimilarityError, LibraryError) as e:
+    except (SimilarityError, LibraryError, NotFound) as e:  # NotFound: a path not scanned
         fail(f"{e}\n{SIMILARITY_HINT}")
     raise AssertionError("unreachable: fail exits")
 

@@ -17,7 +17,6 @@ from illudex.cli.watch import (
     setup_logging,
     watch_in_background,
 )
-from illudex.library import LibraryError
 
 ENV_TOKEN = "ILLUDEX_TOKEN"
 
@@ -46,16 +45,12 @@ def serve_command(
     """Serve the web UI and the REST API (docs at /docs) for the library."""
     import uvicorn  # only this command needs the server stack
 
-    from illudex.web import InsecureBindError, check_token, create_app
+    from illudex.web import check_token, create_app
 
-    try:
-        if token:
-            check_token(token)
-        app = create_app(library, token=token, host=host,
-                         upload_limit=upload_limit_mb * 1024 * 1024, resume=resume)
-    except (InsecureBindError, LibraryError) as e:
-        fail(str(e))
-        return
+    if token:
+        check_token(token)
+    app = create_app(library, token=token, host=host,
+                     upload_limit=upload_limit_mb * 1024 * 1024, resume=resume)
     sock = _bind(host, port)
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{sock.getsockname()[1]}/"

@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -28,9 +28,8 @@ from illudex.cli.common import (
 )
 from illudex.cli.search import query_ids
 from illudex.cli.teach import teach_command
-from illudex.library import Library, LibraryError
+from illudex.library import Library
 from illudex.paths import sidecar_path
-from illudex.tags.history import TagEditError
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -46,7 +45,6 @@ KindOption = Annotated[str | None, typer.Option(
                    "holds the whole vocabulary).",
 )]
 UNDO_HINT = "`illudex undo` reverses it"
-T = TypeVar("T")
 
 
 # --- reading the vocabulary ---------------------------------------------------------
@@ -64,7 +62,7 @@ def list_command(
 ) -> None:
     """Tags, most used first."""
     with open_library(library) as lib:
-        tags = _vocabulary(lambda: lib.tag_list(prefix=prefix, category=category, limit=limit))
+        tags = lib.tags.listing(prefix=prefix, category=category, limit=limit)
     if json_out:
         print_json([{"name": t.name, "category": t.category, "count": t.count} for t in tags])
         return
@@ -87,7 +85,7 @@ def find_command(
 ) -> None:
     """Find tags by name, alias or translation, forgiving typos."""
     with open_library(library) as lib:
-        matches = lib.find_tags(text, limit=limit)
+        matches = lib.tags.find(text, limit=limit)
     if json_out:
         print_json([{"name": m.tag.name, "category": m.tag.category, "count": m.tag.count,
                      "matched": m.matched, "via": m.via, "reason": m.reason,
@@ -117,7 +115,7 @@ def show_command(
 ) -> None:
     """Everything about one tag: aliases, implications both ways, translations, counts."""
     with open_library(library) as lib:
-        detail = lib.tag_detail(name)
+        detail = lib.tags.detail(name)
     if detail is None:
         fail(f"no tag named {name!r}: `illudex tags find {name}` lists close ones")
         return
@@ -148,7 +146,7 @@ def alias_command(
 ) -> None:
     """Make ALIAS another name for TAG (an existing tag ALIAS is merged into TAG)."""
     with open_library(library) as lib:
-        action = _vocabulary(lambda: lib.add_alias(alias, tag))
+        action = lib.vocabulary.add_alias(alias, tag)
     if action is not None:
         console.print(f"{alias!r} was a tag: merged into {tag!r} (action {action}); "
                       f"{UNDO_HINT}.", highlight=False)
@@ -164,7 +162,7 @@ def unalias_command(
 ) -> None:
     """Forget an alias."""
     with open_library(library) as lib:
-        if not lib.remove_alias(alias):
+        if not lib.vocabulary.remove_alias(alias):
             fail(f"no alias {alias!r}: `illudex tags show TAG` lists a tag's aliases")
     console.print(f"Alias {alias!r} removed.", highlight=False)
 
@@ -177,7 +175,7 @@ def imply_command(
 ) -> None:
     """Every picture tagged TAG is also IMPLIED (searches follow it at once)."""
     with open_library(library) as lib:
-        _vocabulary(lambda: lib.add_implication(tag, implied))
+        lib.vocabulary.add_implication(tag, implied)
     console.print(f"{tag!r} implies {implied!r}. Searches for {implied!r} find {tag!r} now; "
                   f"`illudex tags imply-apply` writes the implied tags onto pictures; "
                   f"`illudex tags unimply {tag} {implied}` takes it back.", highlight=False)
@@ -191,7 +189,7 @@ def unimply_command(
 ) -> None:
     """Forget that TAG implies IMPLIED."""
     with open_library(library) as lib:
-        if not lib.remove_implication(tag, implied):
+        if not lib.vocabulary.remove_implication(tag, implied):
             fail(f"{tag!r} does not imply {implied!r} directly: "
                  f"`illudex tags show {tag}` lists its implications")
     console.print(f"{tag!r} no longer implies {implied!r}.", highlight=False)
@@ -206,7 +204,7 @@ def translate_command(
 ) -> None:
     """Give TAG a name in another language (searchable like an alias)."""
     with open_library(library) as lib:
-        _vocabulary(lambda: lib.add_translation(tag, lang, name))
+        lib.vocabulary.add_translation(tag, lang, name)
     console.print(f"{tag!r} is {name!r} in {lang}; `illudex tags untranslate {tag} {lang} "
                   f"{name}` takes it back.", highlight=False)
 
@@ -220,7 +218,7 @@ def untranslate_command(
 ) -> None:
     """Forget one translation of TAG."""
     with open_library(library) as lib:
-        if not lib.remove_translation(tag, lang, name):
+        if not lib.vocabulary.remove_translation(tag, lang, name):
             fail(f"{tag!r} has no {lang} name {name!r}: `illudex tags show {tag}` lists them")
     console.print(f"Translation {name!r} ({lang}) of {tag!r} removed.", highlight=False)
 
@@ -234,21 +232,12 @@ def category_command(
 ) -> None:
     """Set TAG's category."""
     with open_library(library) as lib:
-        before = lib.tag_detail(tag)
-        updated = _vocabulary(lambda: lib.set_category(tag, category))
+        before = lib.tags.detail(tag)
+        updated = lib.tags.set_category(tag, category)
     old = before.tag.category if before else "general"
     console.print(f"{updated.name!r} is now {updated.category} (was {old}; "
                   f"`illudex tags category {updated.name} {old}` sets it back).",
                   highlight=False)
-
-
-def _vocabulary(change: Callable[[], T]) -> T:
-    """Run a vocabulary change; its refusal (a loop, a bad name) becomes a message."""
-    try:
-        return change()
-    except (TagEditError, LibraryError) as e:
-        fail(str(e))
-        raise  # unreachable: fail exits
 
 
 # --- batch edits on pictures --------------------------------------------------------
@@ -267,7 +256,7 @@ def add_command(
     with open_library(library) as lib:
         ids = _pictures(lib, query)
         what = f"add {_tag_list(lib, tag)}"
-        _edit(what, len(ids), dry_run, yes, json_out, lambda: lib.add_tags(ids, tag))
+        _edit(what, len(ids), dry_run, yes, json_out, lambda: lib.tags.add(ids, tag))
 
 
 @app.command("remove")
@@ -283,7 +272,7 @@ def remove_command(
     with open_library(library) as lib:
         ids = _pictures(lib, query)
         what = f"remove {_tag_list(lib, tag)}"
-        _edit(what, len(ids), dry_run, yes, json_out, lambda: lib.remove_tags(ids, tag))
+        _edit(what, len(ids), dry_run, yes, json_out, lambda: lib.tags.remove(ids, tag))
 
 
 @app.command("replace")
@@ -300,7 +289,7 @@ def replace_command(
     with open_library(library) as lib:
         ids = _pictures(lib, query)
         what = f"replace {_tag_list(lib, [old])} by {_tag_list(lib, [new])}"
-        _edit(what, len(ids), dry_run, yes, json_out, lambda: lib.replace_tag(ids, old, new))
+        _edit(what, len(ids), dry_run, yes, json_out, lambda: lib.tags.replace(ids, old, new))
 
 
 @app.command("merge")
@@ -314,14 +303,14 @@ def merge_command(
 ) -> None:
     """Merge tag GONE into KEEP everywhere; GONE becomes an alias of KEEP."""
     with open_library(library) as lib:
-        keep_tag, gone_tag = lib.tag_detail(keep), lib.tag_detail(gone)
+        keep_tag, gone_tag = lib.tags.detail(keep), lib.tags.detail(gone)
         for name, found in ((keep, keep_tag), (gone, gone_tag)):
             if found is None:
                 fail(f"no tag named {name!r}: `illudex tags find {name}` lists close ones")
         assert keep_tag is not None and gone_tag is not None
         what = f"merge {gone_tag.tag.name} into {keep_tag.tag.name}"
         _edit(what, gone_tag.tag.count, dry_run, yes, json_out,
-              lambda: lib.merge_tags(keep, gone))
+              lambda: lib.tags.merge(keep, gone))
 
 
 @app.command("imply-apply")
@@ -337,8 +326,8 @@ def imply_apply_command(
     with open_library(library) as lib:
         ids = _pictures(lib, query) if query is not None else None
         count = len(ids) if ids is not None else len(lib.image_ids(lib.folders()))
-        what = f"write implied tags ({len(lib.implications())} implication(s))"
-        _edit(what, count, dry_run, yes, json_out, lambda: lib.apply_implications(ids))
+        what = f"write implied tags ({len(lib.vocabulary.implications())} implication(s))"
+        _edit(what, count, dry_run, yes, json_out, lambda: lib.tags.apply_implications(ids))
 
 
 @app.command("write-txt")
@@ -357,7 +346,7 @@ def write_txt_command(
 
         def write() -> int | None:
             with progress_bar("Writing captions", json_out) as update:
-                return lib.write_sidecars(ids, progress=update)
+                return lib.tags.write_sidecars(ids, progress=update)
 
         _edit(what, len(ids), dry_run, yes, json_out, write)
 
@@ -374,7 +363,7 @@ def _tag_list(lib: Library, names: list[str]) -> str:
     """Names as they will be stored: `kitty → cat` for an alias, `(new)` for unknown."""
     shown = []
     for name in names:
-        detail = lib.tag_detail(name)
+        detail = lib.tags.detail(name)
         if detail is None:
             shown.append(f"{name} (new)")
         elif detail.tag.name != name:
@@ -395,7 +384,7 @@ def _edit(what: str, count: int, dry_run: bool, yes: bool, json_out: bool,
         return
     if not confirm(f"{what.capitalize()} on {count} picture(s)?", yes):
         raise typer.Exit(1)
-    action = _vocabulary(run)
+    action = run()
     if json_out:
         print_json({"dry_run": False, "edit": what, "images": count, "action": action})
     elif action is None:
@@ -418,11 +407,7 @@ def import_command(
 ) -> None:
     """Import tags, aliases, implications or translations."""
     with open_library(library) as lib:
-        try:
-            reports = lib.import_vocabulary(file, kind)
-        except LibraryError as e:
-            fail(str(e))
-            return
+        reports = lib.vocabulary.import_file(file, kind)
     if json_out:
         print_json({k: asdict(r) for k, r in reports.items()})
         return
@@ -446,11 +431,7 @@ def export_command(
 ) -> None:
     """Export the vocabulary (one kind as CSV, or everything as JSON)."""
     with open_library(library) as lib:
-        try:
-            counts = lib.export_vocabulary(file, kind)
-        except LibraryError as e:
-            fail(str(e))
-            return
+        counts = lib.vocabulary.export_file(file, kind)
     if json_out:
         print_json({"file": str(file), "rows": counts})
         return

@@ -9,10 +9,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from illudex.cli.common import JsonOption, LibraryOption, console, fail, open_library, print_json
+from illudex.cli.common import JsonOption, LibraryOption, console, open_library, print_json
 from illudex.cli.search import query_ids
-from illudex.learn.errors import TeachError
-from illudex.library import Library, LibraryError
+from illudex.library import Library
 
 if TYPE_CHECKING:  # numpy and scikit-learn load only when a tag is taught
     from illudex.learn.teach import Suggestion, TeachResult
@@ -42,13 +41,9 @@ def teach_command(
     """Teach TAG from yes/no example pictures: shows what it would tag and what to label
     next (most uncertain first). People's TAG tags and removed learned ones count too."""
     with open_library(library) as lib:
-        try:
-            yes_ids, no_ids = _ids(lib, yes or []), _ids(lib, no or [])
-            result, action = lib.teach_tag(tag, yes_ids, no_ids, model=model,
-                                           apply_min=min_score if apply else None)
-        except (TeachError, LibraryError) as e:
-            fail(escape(str(e)))
-            raise  # unreachable: fail exits
+        yes_ids, no_ids = _ids(lib, yes or []), _ids(lib, no or [])
+        result, action = lib.models.teach(tag, yes_ids, no_ids, model=model,
+                                          apply_min=min_score if apply else None)
     if json_out:
         print_json({**result.to_json(), "applied": _applied(result, action, apply, min_score)})
         return

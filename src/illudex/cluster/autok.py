@@ -16,6 +16,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
 
+from illudex.progress import ProgressCallback, notify
+
 CRITERIA = ("silhouette", "davies_bouldin", "calinski_harabasz")
 _LOWER_IS_BETTER = {"davies_bouldin"}
 _FULL_SEARCH_UP_TO = 24  # ranges with at most this many values are tried exhaustively
@@ -82,7 +84,7 @@ def choose_k(
     criterion: str,
     sample: int,
     seed: int,
-    progress: Callable[[int], None] | None = None,
+    progress: ProgressCallback | None = None,
 ) -> tuple[int, list[KScore]]:
     """(best k, scores of every k tried, sorted by k)."""
     low, high = k_range
@@ -92,8 +94,7 @@ def choose_k(
         for k in ks:
             if k not in scores:
                 scores[k] = score_clustering(X, labels_for_k(k), k, sample, seed)
-                if progress:
-                    progress(len(scores))
+                notify(progress, "choosing k", len(scores), None)  # k tried so far
 
     if high - low + 1 <= _FULL_SEARCH_UP_TO:
         evaluate(list(range(low, high + 1)))

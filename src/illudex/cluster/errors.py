@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from illudex.errors import InvalidInput
 
-class ClusterError(Exception):
+
+class ClusterError(InvalidInput):
     """Clustering cannot run on this input; the message names the problem and the fix."""

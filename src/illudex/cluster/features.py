@@ -8,9 +8,8 @@ combines them as `ClusterOptions.by` asks, scaling each block so neither dominat
 
 from __future__ import annotations
 
-import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,10 +18,11 @@ from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.preprocessing import normalize
 
+from illudex.catalog import embeddings as embedding_rows
+from illudex.catalog import imagetags, tagrows
+from illudex.catalog.images import paths_by_ids
 from illudex.cluster.errors import ClusterError
 
-# SQLite's default limit on host parameters is 999 on old builds; stay well below it.
-_CHUNK = 900
 _SVD_AUTO_DIMS = 64
 
 NO_FEATURES_HINT = (
@@ -52,37 +52,14 @@ class Features:
     info: dict[str, object] = field(default_factory=dict)
 
 
-def _chunks(ids: Sequence[int]) -> Iterator[list[int]]:
-    for start in range(0, len(ids), _CHUNK):
-        yield [int(i) for i in ids[start : start + _CHUNK]]
-
-
-def _in_clause(n: int) -> str:
-    return ",".join("?" * n)
-
-
 def load_paths(conn: sqlite3.Connection, image_ids: Sequence[int]) -> dict[int, str]:
     """Real filesystem path per image id (undecodable names restored from raw_path)."""
-    paths: dict[int, str] = {}
-    for chunk in _chunks(image_ids):
-        rows = conn.execute(
-            f"SELECT id, path, raw_path FROM images WHERE id IN ({_in_clause(len(chunk))})",
-            chunk,
-        ).fetchall()
-        for image_id, path, raw in rows:
-            paths[int(image_id)] = os.fsdecode(bytes(raw)) if raw is not None else path
-    return paths
+    return paths_by_ids(conn, image_ids)
 
 
 def alias_targets(conn: sqlite3.Connection) -> dict[int, int]:
     """Map each tag id whose name is an alias to the id of its canonical tag (chains followed)."""
-    direct = {
-        int(a): int(b)
-        for a, b in conn.execute(
-            "SELECT t.id, a.tag_id FROM tags t JOIN tag_aliases a ON a.alias = t.name "
-            "WHERE t.id != a.tag_id"
-        )
-    }
+    direct = tagrows.alias_links(conn)
     resolved: dict[int, int] = {}
     for start in direct:
         seen = {start}
@@ -108,18 +85,9 @@ def load_tag_matrix(
     """
     ids = np.asarray(image_ids, dtype=np.int64)
     row_of = {int(i): r for r, i in enumerate(ids)}
-    rows: list[int] = []
-    cols: list[int] = []
-    score_filter = "" if min_score is None else " AND (score IS NULL OR score >= ?)"
-    for chunk in _chunks(ids):
-        sql = (
-            f"SELECT image_id, tag_id FROM image_tags WHERE image_id IN "
-            f"({_in_clause(len(chunk))}){score_filter}"
-        )
-        params = [*chunk, min_score] if min_score is not None else chunk
-        for image_id, tag_id in conn.execute(sql, params):
-            rows.append(row_of[image_id])
-            cols.append(tag_id)
+    found = imagetags.pairs(conn, ids, min_score)
+    rows = [row_of[image_id] for image_id, _ in found]
+    cols = [tag_id for _, tag_id in found]
     return _presence_matrix(conn, ids, np.asarray(rows, dtype=np.int64),
                             np.asarray(cols, dtype=np.int64), exclude_categories)
 
@@ -136,9 +104,7 @@ def _presence_matrix(
         lookup = np.arange(max(int(tag_ids.max()), *aliases) + 1, dtype=np.int64)
         lookup[list(aliases)] = list(aliases.values())
         tag_ids = lookup[tag_ids]
-    names: dict[int, tuple[str, str]] = {
-        int(i): (n, c) for i, n, c in conn.execute("SELECT id, name, category FROM tags")
-    }
+    names = tagrows.names_and_categories(conn)
     used = np.unique(tag_ids)
     excluded = set(exclude_categories)
     kept = np.array([t for t in used if names[int(t)][1] not in excluded], dtype=np.int64)
@@ -154,12 +120,7 @@ def _presence_matrix(
 
 def embedding_models(conn: sqlite3.Connection) -> list[tuple[str, int]]:
     """(model, number of images) for every model with stored embeddings, most used first."""
-    return [
-        (str(m), int(n))
-        for m, n in conn.execute(
-            "SELECT model, COUNT(*) FROM embeddings GROUP BY model ORDER BY 2 DESC, 1"
-        )
-    ]
+    return embedding_rows.models(conn)
 
 
 def load_embeddings(
@@ -174,26 +135,12 @@ def load_embeddings(
     elif model not in dict(models):
         known = ", ".join(m for m, _ in models)
         raise ClusterError(f"no embeddings from model {model!r} in this catalog (it has: {known})")
-    found: list[int] = []
-    vectors: list[np.ndarray] = []
-    dims: set[int] = set()
-    for chunk in _chunks(image_ids):
-        for image_id, dim, blob in conn.execute(
-            f"SELECT image_id, dim, vector FROM embeddings WHERE model = ? AND image_id IN "
-            f"({_in_clause(len(chunk))})",
-            [model, *chunk],
-        ):
-            found.append(int(image_id))
-            vectors.append(np.frombuffer(blob, dtype="<f4"))
-            dims.add(int(dim))
-    if len(dims) > 1:
-        raise ClusterError(
-            f"embeddings of model {model!r} have mixed sizes {sorted(dims)}: re-run that model"
-        )
-    order = np.argsort(found, kind="stable")
-    ids = np.asarray(found, np.int64)[order]
-    matrix = np.vstack([vectors[i] for i in order]).astype(np.float32) if vectors else None
-    return ids, matrix if matrix is not None else np.zeros((0, 0), np.float32), model
+    try:
+        ids, matrix = embedding_rows.load(conn, model, image_ids)
+    except embedding_rows.EmbeddingError as e:
+        raise ClusterError(f"embeddings of model {model!r} have mixed sizes {e.dims}: "
+                           "re-run that model") from e
+    return ids, matrix, model
 
 
 def tag_features(

@@ -16,6 +16,7 @@ from PIL import Image, ImageDraw, ImageFont
 from sklearn.decomposition import PCA, TruncatedSVD
 from sklearn.manifold import TSNE
 
+from illudex.cluster.errors import ClusterError
 from illudex.cluster.result import ClusterResult, MapData
 
 TSNE_UP_TO = 2_000  # 'auto' uses t-SNE up to this many images, PCA beyond
@@ -81,7 +82,7 @@ def palette(n: int) -> list[tuple[int, int, int]]:
 def render_map(result: ClusterResult, size: int = 1024, label_tags: int = 2) -> Image.Image:
     """The map as an image: points coloured by cluster, labels at cluster centres."""
     if result.map is None:
-        raise ValueError("this result has no map: cluster again with options.map set")
+        raise ClusterError("this result has no map: cluster again with options.map set")
     data, margin = result.map, 40
     image = Image.new("RGB", (size, size), "white")
     draw = ImageDraw.Draw(image)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -34,9 +34,8 @@ from illudex.cluster.labels import cluster_tag_counts, label_clusters
 from illudex.cluster.maps import compute_map
 from illudex.cluster.options import ClusterOptions
 from illudex.cluster.result import Cluster, ClusterResult
+from illudex.progress import ProgressCallback, notify
 
-# progress(stage, done, total): total is None where it is not known in advance.
-Progress = Callable[[str, int, int | None], None]
 _DENSE_LIMIT = 200_000_000  # cells; beyond this a dense copy of sparse features is refused
 
 
@@ -44,11 +43,11 @@ def cluster_images(
     conn: sqlite3.Connection,
     image_ids: Sequence[int],
     options: ClusterOptions | None = None,
-    progress: Progress | None = None,
+    progress: ProgressCallback | None = None,
 ) -> ClusterResult:
     """Cluster the given catalog images; raises ClusterError on input it cannot use.
 
-    `progress(stage, done, total)` is called as work advances; stages are 'features',
+    `progress` is called as work advances; stages are 'features',
     'choosing k', 'clustering', 'labels' and 'map'.
     """
     options = options or ClusterOptions()
@@ -60,29 +59,28 @@ def cluster_images(
 
 
 def _run(conn: sqlite3.Connection, image_ids: Sequence[int], options: ClusterOptions,
-         params: dict[str, Any], progress: Progress | None) -> ClusterResult:
+         params: dict[str, Any], progress: ProgressCallback | None) -> ClusterResult:
     started = time.perf_counter()
-    report = progress or (lambda stage, done, total: None)
     ids = _selected_ids(image_ids)
     paths = load_paths(conn, ids)
     _check_known(ids, paths)
-    report("features", 0, 1)
+    notify(progress, "features", 0, 1)
     feats = build_features(conn, ids, options)
-    report("features", 1, 1)
+    notify(progress, "features", 1, 1)
     X = _prepare_for(options.method, feats.X)
     n = X.shape[0]
     _check_counts(n, len(ids), options)
     check_size(options.method, n, params)
-    raw, k_scores = _fit(X, options, params, report)
+    raw, k_scores = _fit(X, options, params, progress)
     labels = _number_by_size(raw)
-    report("labels", 0, 1)
+    notify(progress, "labels", 0, 1)
     result = _assemble(feats, labels, paths, options)
-    report("labels", 1, 1)
+    notify(progress, "labels", 1, 1)
     result.metrics = _metrics(X, labels, feats, options, k_scores, len(ids), result)
     if options.map is not None:
-        report("map", 0, 1)
+        notify(progress, "map", 0, 1)
         result.map = compute_map(X, feats.image_ids, labels, options.map, options.seed)
-        report("map", 1, 1)
+        notify(progress, "map", 1, 1)
     result.metrics["seconds"] = round(time.perf_counter() - started, 3)
     return result
 
@@ -194,15 +192,15 @@ def _prepare_for(method: str, X: np.ndarray | sp.csr_matrix) -> np.ndarray | sp.
 
 def _fit(
     X: np.ndarray | sp.csr_matrix, options: ClusterOptions, params: dict[str, Any],
-    report: Progress,
+    progress: ProgressCallback | None,
 ) -> tuple[np.ndarray, list[KScore]]:
     """Raw labels (-1 = outlier) and, when k was chosen, the scores of every k tried."""
     n = X.shape[0]
     if not METHODS[options.method].needs_k:
-        report("clustering", 0, 1)
+        notify(progress, "clustering", 0, 1)
         return fit_density(options.method, X, params), []
     if isinstance(options.k, int):
-        report("clustering", 0, 1)
+        notify(progress, "clustering", 0, 1)
         fitter = make_fitter(options.method, X, params, options.seed, options.k)
         return fitter.labels(options.k), []
     low, high = options.k_range or default_k_range(n)
@@ -222,10 +220,10 @@ def _fit(
 
     best, scores = choose_k(labels_for, search_X, (low, high), options.k_criterion,
                             options.silhouette_sample, options.seed,
-                            lambda done: report("choosing k", done, None))
+                            progress)
     if not sampled:
         return found[best], scores
-    report("clustering", 0, 1)
+    notify(progress, "clustering", 0, 1)
     return fitter.labels_for(X, best), scores  # type: ignore[union-attr]
 
 

@@ -38,9 +38,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from illudex.catalog.db import write_transaction
+from illudex.catalog import imagetags
 from illudex.catalog.images import row_by_path
 from illudex.catalog.tagrows import normalise, tag_ids
+from illudex.catalog.transaction import transaction
 from illudex.dataset import booru_api as api
 from illudex.dataset.booru_http import (
     FetchError,
@@ -50,17 +51,18 @@ from illudex.dataset.booru_http import (
     display_url,
 )
 from illudex.dataset.booru_store import DownloadStore, finish, safe_name, write_sidecar
+from illudex.errors import InvalidInput
 from illudex.picturefiles import is_image_name
+from illudex.progress import ProgressCallback, notify
 
 if TYPE_CHECKING:
     from illudex.library import Library
 
-Progress = Callable[[int, int, str], None]
 SOURCE_PREFIX = "booru:"
 MAX_FAILED_PAGES = 3  # consecutive result pages that fail for good before the search stops
 
 
-class BooruSpecError(ValueError):
+class BooruSpecError(InvalidInput):
     """A `[source.booru]` table that cannot be used, with the reason in words."""
 
 
@@ -124,7 +126,7 @@ class BooruResult:
 def fetch_booru(
     spec: BooruSpec,
     library: Library,
-    progress: Progress | None = None,
+    progress: ProgressCallback | None = None,
     *,
     env: Mapping[str, str] | None = None,
 ) -> BooruResult:
@@ -138,8 +140,7 @@ def fetch_booru(
             path = _obtain(post, spec, store, client, result)
             if path is not None:
                 taken.append((post, path))
-            if progress:
-                progress(len(taken), spec.limit, f"{spec.name} post {post.id}")
+            notify(progress, "download", len(taken), spec.limit, f"{spec.name} post {post.id}")
     finally:
         result.requests = client.requests
         client.close()
@@ -281,7 +282,7 @@ def _write_tags(library: Library, source: str, rows: list[tuple[int, api.Post]])
     """Replace `source`'s tags on these pictures, in one transaction (as a tagger does)."""
     if not rows:
         return
-    with write_transaction(library.conn) as conn:
+    with transaction(library.conn, immediate=True) as conn:
         names: dict[str, str] = {}
         for _, post in rows:
             names.update({normalise(t): c for c, tags in post.tags.items() for t in tags})
@@ -290,14 +291,11 @@ def _write_tags(library: Library, source: str, rows: list[tuple[int, api.Post]])
         ids: dict[str, int] = {}
         for category in sorted(set(names.values())):
             ids.update(tag_ids(conn, [n for n, c in names.items() if c == category], category))
-        conn.executemany("DELETE FROM image_tags WHERE image_id = ? AND source = ?",
-                         [(image_id, source) for image_id, _ in rows])
-        conn.executemany(
-            "INSERT OR IGNORE INTO image_tags (image_id, tag_id, source, score) "
-            "VALUES (?, ?, ?, NULL)",
-            [(image_id, ids[normalise(t)], source) for image_id, post in rows
-             for t in _post_tag_names(post)],
-        )
+        # A post naming a tag twice gives one row: the same (image, tag, source) replaced.
+        imagetags.replace_source(
+            conn, source, [image_id for image_id, _ in rows],
+            [(image_id, ids[normalise(t)], None) for image_id, post in rows
+             for t in _post_tag_names(post)])
 
 
 def _post_tag_names(post: api.Post) -> list[str]:
@@ -334,7 +332,7 @@ def _ratings(value: Any) -> tuple[str, ...]:
     items = value if isinstance(value, list | tuple) else str(value).replace(",", " ").split()
     try:
         return tuple(dict.fromkeys(api.normalise_rating(str(v)) for v in items))
-    except ValueError as e:
+    except InvalidInput as e:
         raise BooruSpecError(str(e)) from None
 
 

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from illudex.errors import InvalidInput, Unavailable
+
 DANBOORU, GELBOORU, SAFEBOORU = "danbooru", "gelbooru", "safebooru"
 KINDS = (DANBOORU, GELBOORU, SAFEBOORU)
 DEFAULT_URLS = {
@@ -42,7 +44,7 @@ RATINGS = {"g": "general", "s": "sensitive", "q": "questionable", "e": "explicit
 RATING_NAMES = ("general", "sensitive", "questionable", "explicit")
 
 
-class BooruAPIError(ValueError):
+class BooruAPIError(Unavailable):
     """A result page that is not what the API returns (garbage, an error page)."""
 
 
@@ -182,5 +184,5 @@ def normalise_rating(value: str) -> str:
     """A rating as the spec may name it (g, general, safe ...) as one of RATING_NAMES."""
     name = _rating(value)
     if name is None:
-        raise ValueError(f"unknown rating {value!r}: use one of {', '.join(RATING_NAMES)}")
+        raise InvalidInput(f"unknown rating {value!r}: use one of {', '.join(RATING_NAMES)}")
     return name

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 import httpx
 
 from illudex import __version__
+from illudex.errors import IlludexError, Unavailable
 
 T = TypeVar("T")
 SECRET_PARAMS = frozenset({"api_key", "login", "user_id", "password_hash"})
@@ -32,7 +33,7 @@ def user_agent() -> str:
     return f"illudex/{__version__} (dataset builder; +https://pypi.org/project/illudex/)"
 
 
-class FetchError(Exception):
+class FetchError(Unavailable):
     """A request that failed for good (after its retries, or one not worth retrying)."""
 
     def __init__(self, message: str, *, refused: bool = False) -> None:
@@ -40,7 +41,7 @@ class FetchError(Exception):
         self.refused = refused  # the server said no (401, 403, 404, 422): no use asking again
 
 
-class RetryableError(Exception):
+class RetryableError(Unavailable):
     """A body that came back wrong (garbage JSON, short, wrong md5): worth asking again."""
 
 
@@ -151,13 +152,13 @@ class PoliteClient:
         raise AssertionError("unreachable")
 
 
-class _Transient(Exception):
+class _Transient(IlludexError):
     def __init__(self, reason: str, retry_after: float | None) -> None:
         super().__init__(reason)
         self.reason, self.retry_after = reason, retry_after
 
 
-class _Refused(Exception):
+class _Refused(IlludexError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason

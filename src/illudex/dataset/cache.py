@@ -10,9 +10,13 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 CACHE_DIR = "dataset-cache"
+PNG_LEVEL = 1  # zlib level for PNG output: docs/decisions.md "Dataset pictures"
 
 
 class Cache:
@@ -48,4 +52,14 @@ class Cache:
         path = self.folder_for(self._record_path(key))
         part = path.with_name(f"{path.name}.{os.getpid()}.part")
         part.write_text(json.dumps(value), encoding="utf-8")
+        os.replace(part, path)
+
+    def save_picture(self, image: Image.Image, path: Path, fmt: str = "PNG",
+                     **options: Any) -> None:
+        """Write a picture file whole, like a record (PNG at PNG_LEVEL unless told)."""
+        if fmt == "PNG":
+            options.setdefault("compress_level", PNG_LEVEL)
+        path = self.folder_for(path)
+        part = path.with_name(f"{path.name}.{os.getpid()}.part")
+        image.save(part, fmt, **options)
         os.replace(part, path)

@@ -9,7 +9,7 @@ from typing import Any
 
 from illudex.dataset.errors import DatasetError
 from illudex.dataset.items import Dropped, Item
-from illudex.dataset.registry import ItemStep, Param
+from illudex.dataset.step import ItemStep, Param
 
 
 class Caption(ItemStep):

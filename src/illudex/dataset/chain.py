@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 from illudex.dataset.spec import ExportSpec, SourceSpec, Spec, StepSpec, parse_spec
 
 if TYPE_CHECKING:
-    from illudex.dataset.pipeline import BuildReport, Progress
+    from illudex.dataset.pipeline import BuildReport
     from illudex.library import Library
+    from illudex.progress import ProgressCallback
 
 
 class Dataset:
@@ -46,7 +47,7 @@ class Dataset:
         export = dataclasses.replace(ExportSpec(), format=format, dir=dir, **options)
         return Spec(self.source, self.steps, export, self.reg)
 
-    def export(self, format: str, dir: str, *, progress: Progress | None = None,
+    def export(self, format: str, dir: str, *, progress: ProgressCallback | None = None,
                **options: Any) -> BuildReport:
         from illudex.dataset.pipeline import build
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from illudex.dataset.errors import DatasetError
 from illudex.dataset.items import Dropped, Item
-from illudex.dataset.registry import ItemStep, Param
+from illudex.dataset.step import ItemStep, Param
 
 if TYPE_CHECKING:
     from illudex.search.query import Node
@@ -126,6 +126,9 @@ class Dedupe(ItemStep):
     def check(self) -> None:
         if self.alternates not in ("keep", "drop"):
             raise DatasetError("step dedupe: alternates is keep or drop")
+        if self.threshold is not None and _fraction(self.threshold) is None:
+            raise DatasetError("step dedupe: threshold is a similarity above 0 up to 1 (or "
+                               f"None for the engine's), not {self.threshold!r}")
 
     def run(self, items: list[Item], context: Any) -> Outcome:
         from illudex.dupes.finder import DupesOptions, find_duplicates
@@ -155,6 +158,15 @@ class Dedupe(ItemStep):
                 seen[item.digest] = item
                 kept.append(item)
         return kept, dropped
+
+
+def _fraction(value: Any) -> float | None:
+    """`value` as a number above 0 up to 1, else None."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0.0 < number <= 1.0 else None
 
 
 class Rename(ItemStep):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,14 +21,15 @@ from typing import TYPE_CHECKING, Any
 from illudex.dataset.cache import Cache
 from illudex.dataset.errors import DatasetError
 from illudex.dataset.items import Dropped, Item
-from illudex.dataset.registry import ItemStep, PixelStep, Step, make_step
+from illudex.dataset.registry import make_step
 from illudex.dataset.spec import SourceSpec, Spec, StepSpec
+from illudex.dataset.step import ItemStep, PixelStep, Step
 from illudex.dataset.work import Encoding, Job, run_job
+from illudex.progress import ProgressCallback, notify
 
 if TYPE_CHECKING:
     from illudex.library import Library
 
-Progress = Callable[[str, int, int], None]
 CHUNK = 8  # pictures per task sent to a worker: fewer round trips, still balanced
 SPEC_NAME = "dataset"
 
@@ -82,8 +83,8 @@ class BuildReport:
         return data
 
 
-def build(lib: Library, spec: Spec, *, dry_run: bool = False, progress: Progress | None = None,
-          workers: int | None = None) -> BuildReport:
+def build(lib: Library, spec: Spec, *, dry_run: bool = False,
+          progress: ProgressCallback | None = None, workers: int | None = None) -> BuildReport:
     from illudex.dataset.exporters import export
 
     steps = [make_step(s.use, s.params) for s in spec.steps]  # every step checked first
@@ -117,7 +118,7 @@ def _check_out(lib: Library, spec: Spec) -> None:
 
 
 def run(context: Context, source: SourceSpec, specs: tuple[StepSpec, ...], steps: list[Step],
-        encoding: Encoding, dry_run: bool, progress: Progress | None = None) -> Outcome:
+        encoding: Encoding, dry_run: bool, progress: ProgressCallback | None = None) -> Outcome:
     from illudex.dataset.sources import load_items
 
     outcome = Outcome()
@@ -160,7 +161,7 @@ def _segments(specs: tuple[StepSpec, ...], steps: list[Step]) -> Iterator[Segmen
 
 def _pixels(context: Context, items: list[Item], segment: list[tuple[StepSpec, PixelStep]],
             encoding: Encoding | None, outcome: Outcome, dry_run: bool,
-            progress: Progress | None) -> list[Item]:
+            progress: ProgressCallback | None) -> list[Item]:
     todo: list[Item] = []
     for item in items:
         reason = next(((s.name, r) for _, s in segment
@@ -198,17 +199,15 @@ def _cached_only(jobs: list[Job], context: Context) -> list[dict[str, Any] | Non
     return [context.cache.get(job.out_key()) for job in jobs]
 
 
-def _run_jobs(jobs: list[Job], context: Context, progress: Progress | None
+def _run_jobs(jobs: list[Job], context: Context, progress: ProgressCallback | None
               ) -> list[dict[str, Any]]:
     results: list[dict[str, Any] | None] = [context.cache.get(j.out_key()) for j in jobs]
     todo = [n for n, r in enumerate(results) if r is None]
-    if progress:
-        progress("pictures", len(jobs) - len(todo), len(jobs))
+    notify(progress, "pictures", len(jobs) - len(todo), len(jobs))
     for done, (n, result) in enumerate(zip(todo, _map([jobs[n] for n in todo], context),
                                            strict=True), start=1):
         results[n] = {**result, "fresh": True}
-        if progress:
-            progress("pictures", len(jobs) - len(todo) + done, len(jobs))
+        notify(progress, "pictures", len(jobs) - len(todo) + done, len(jobs))
     return [r for r in results if r is not None]
 
 

@@ -10,7 +10,7 @@ from PIL import Image, ImageColor
 
 from illudex.dataset.errors import DatasetError
 from illudex.dataset.items import Item
-from illudex.dataset.registry import Drop, Param, PixelStep
+from illudex.dataset.step import Drop, Param, PixelStep
 
 RESAMPLE = Image.Resampling.BICUBIC
 MONOCHROME_TAGS = frozenset({"monochrome", "greyscale", "grayscale"})

@@ -1,105 +1,31 @@
 """Steps by name: the built-in ones and those other packages register.
 
-A step is either a `PixelStep` (works on one picture's pixels, in a worker process,
-cached by input digest and parameters) or an `ItemStep` (works on the list of items and
-their metadata, in the main process). A package adds steps through the entry point
-group `illudex.dataset_steps`: the name is the step's name, the object a `PixelStep` /
-`ItemStep` subclass or a plain function `f(image, **params) -> image | None` (None drops
-the picture), which becomes a pixel step.
+A step is a `PixelStep` or an `ItemStep` (`illudex.dataset.step`, also importable from
+here). A package adds steps through the entry point group `illudex.dataset_steps`: the
+name is the step's name, the object a `PixelStep` / `ItemStep` subclass or a plain
+function `f(image, **params) -> image | None` (None drops the picture), which becomes a
+pixel step.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import inspect
-import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from illudex.dataset.errors import DatasetError
+from illudex.dataset.step import Drop, ItemStep, Param, PixelStep, Step
 
 if TYPE_CHECKING:
     from PIL import Image
 
-    from illudex.dataset.items import Dropped, Item
+# The step base classes are re-exported: plugins written against this module keep working.
+__all__ = ["Drop", "ItemStep", "Param", "PixelStep", "Step", "describe_steps", "make_step",
+           "registry"]
 
 ENTRY_POINT_GROUP = "illudex.dataset_steps"
-
-
-@dataclass(frozen=True)
-class Param:
-    name: str
-    default: Any
-    help: str
-
-
-class Drop(Exception):
-    """Raised by a pixel step to leave the picture out, with the reason."""
-
-
-class Step:
-    name: ClassVar[str] = ""
-    help: ClassVar[str] = ""
-    params: ClassVar[tuple[Param, ...]] = ()
-    version: ClassVar[int] = 1  # bump when the output for the same parameters changes
-
-    def __init__(self, **values: Any) -> None:
-        known = {p.name: p for p in self.params}
-        unknown = set(values) - set(known)
-        if unknown:
-            raise DatasetError(f"step {self.name}: unknown parameter(s) "
-                               f"{', '.join(sorted(unknown))}; it takes "
-                               f"{', '.join(known) or 'none'}")
-        self.values = {n: values.get(n, p.default) for n, p in known.items()}
-        self.check()
-
-    def check(self) -> None:
-        """Raise DatasetError for parameter values the step cannot use."""
-
-    def __getattr__(self, name: str) -> Any:
-        values = self.__dict__.get("values", {})
-        if name in values:
-            return values[name]
-        raise AttributeError(name)
-
-    def fingerprint(self) -> str:
-        """Name, version and parameters: the cache key's share of this step."""
-        text = json.dumps([self.name, self.version, self.values], sort_keys=True, default=str)
-        return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
-
-
-class PixelStep(Step):
-    def __call__(self, image: Image.Image) -> Image.Image:
-        """The new picture (the same object when nothing changes); raise Drop to drop."""
-        raise NotImplementedError
-
-    def skip_by_metadata(self, item: Item) -> str | None:
-        """A reason to drop the picture from its tags alone (no decode), or None."""
-        return None
-
-    def resize_to(self, width: int, height: int) -> tuple[int, int] | None:
-        """When the step starts by resizing (or only resizes), the size it resizes a
-        picture of this size to; the worker then folds consecutive resizes into one
-        resample from the source and calls `after_resize`. None: the step resizes
-        nothing, or not in a way known before it sees the pixels."""
-        return None
-
-    def after_resize(self, image: Image.Image) -> Image.Image:
-        """The rest of a step whose `resize_to` gave a size, on the resized picture."""
-        return image
-
-    def shrinks_to(self, width: int, height: int) -> tuple[int, int] | None:
-        """The size this step will shrink a picture of this size to, when known before
-        decoding (the decoder then reads a JPEG at reduced scale), else None."""
-        return None
-
-
-class ItemStep(Step):
-    def run(self, items: list[Item], context: Any) -> tuple[list[Item], list[Dropped]]:
-        raise NotImplementedError
 
 
 def _function_step(name: str, func: Callable[..., Any]) -> type[PixelStep]:
@@ -120,10 +46,21 @@ def _function_step(name: str, func: Callable[..., Any]) -> type[PixelStep]:
 
 @functools.cache
 def registry() -> dict[str, type[Step]]:
-    from illudex.dataset import captionstep, itemsteps, modelsteps, pixelsteps, tagstep
+    from illudex.dataset import (
+        captionstep,
+        characterstep,
+        classsteps,
+        cropsteps,
+        detectsteps,
+        itemsteps,
+        pixelsteps,
+        tagstep,
+        upscalestep,
+    )
 
     steps: dict[str, type[Step]] = {}
-    for module in (pixelsteps, itemsteps, captionstep, tagstep, modelsteps):
+    for module in (pixelsteps, itemsteps, captionstep, tagstep, detectsteps, cropsteps,
+                   classsteps, characterstep, upscalestep):
         for step in module.STEPS:
             steps[step.name] = step
     for entry in entry_points(group=ENTRY_POINT_GROUP):

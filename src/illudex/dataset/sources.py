@@ -8,28 +8,28 @@ tags by category, the content digest that keys the cache.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from illudex.dataset.errors import DatasetError
 from illudex.dataset.items import Item
 from illudex.dataset.spec import SourceSpec
+from illudex.errors import InvalidInput
+from illudex.progress import ProgressCallback
 
 if TYPE_CHECKING:
     from illudex.library import Library
 
-Progress = Callable[[str, int, int], None]
 CATEGORY_ORDER = ("character", "copyright", "artist", "general", "meta")
 
 
-def load_items(lib: Library, source: SourceSpec, progress: Progress | None = None,
+def load_items(lib: Library, source: SourceSpec, progress: ProgressCallback | None = None,
                errors: list[dict[str, str]] | None = None) -> list[Item]:
     """The source's pictures as items, in source order, with their catalog tags."""
     meta: dict[str, dict[str, Any]] = {}
     if source.booru is not None:
         ids, meta = _booru_ids(lib, source.booru, errors)
     elif source.paths:
-        lib.scan(source.paths, (lambda d, t, *_: progress("scan", d, t)) if progress else None)
+        lib.scan(source.paths, progress)
         ids = lib.image_ids(source.paths)
     elif source.query is not None:
         ids = _query_ids(lib, source.query)
@@ -44,11 +44,9 @@ def load_items(lib: Library, source: SourceSpec, progress: Progress | None = Non
 
 
 def _query_ids(lib: Library, query: str) -> list[int]:
-    from illudex.search import QueryPlanError, QuerySyntaxError
-
     try:
         result = lib.search(query, limit=None)
-    except (QuerySyntaxError, QueryPlanError, ValueError) as e:
+    except InvalidInput as e:  # a query that does not parse or cannot run
         raise DatasetError(f"source query {query!r}: {e}") from None
     return [image_id for image_id, _path, _score in result.results]
 
@@ -88,7 +86,7 @@ def _tags(lib: Library, image_id: int) -> tuple[list[str], dict[str, str], str |
     rating: str | None = None
     found: dict[str, tuple[int, float]] = {}
     categories: dict[str, str] = {}
-    for tag in lib.image_tags(image_id):
+    for tag in lib.tags.of_image(image_id):
         if tag.category == "rating":
             rating = tag.name.removeprefix("rating:")
             continue

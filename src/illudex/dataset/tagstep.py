@@ -8,7 +8,7 @@ from typing import Any
 
 from illudex.dataset.cache import Cache
 from illudex.dataset.items import Dropped, Item
-from illudex.dataset.registry import ItemStep, Param
+from illudex.dataset.step import ItemStep, Param
 
 BATCH = 16
 
@@ -43,10 +43,11 @@ class Tag(ItemStep):
         return found is not None
 
     def _tag(self, items: list[Item], cache: Cache) -> None:
-        from illudex.analysers.wd_tagger import DEFAULT_TAGGER, TagOptions, WDTagger
+        from illudex.analysers.taggers import load_tagger
+        from illudex.analysers.wd_tagger import DEFAULT_TAGGER, TagOptions
         from illudex.imageio import decode
 
-        tagger = WDTagger.load(self.model or DEFAULT_TAGGER, embeddings=False)
+        tagger = load_tagger(self.model or DEFAULT_TAGGER, embeddings=False)
         options = TagOptions(general_threshold=self.general_threshold,
                              character_threshold=self.character_threshold)
         for start in range(0, len(items), BATCH):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
 import traceback
 from dataclasses import dataclass
 from typing import Any
@@ -20,9 +19,9 @@ from typing import Any
 from PIL import Image, ImageOps
 
 from illudex.dataset.cache import Cache
-from illudex.dataset.registry import Drop, PixelStep, make_step
+from illudex.dataset.registry import make_step
+from illudex.dataset.step import Drop, PixelStep
 
-PNG_LEVEL = 1  # zlib level for PNG output: docs/decisions.md "Dataset pictures"
 VERSION = 2  # of how a run of steps is carried out (resampling, folding): in every key
 FORMATS = {"png": ("PNG", ".png"), "jpg": ("JPEG", ".jpg"), "jpeg": ("JPEG", ".jpg"),
            "webp": ("WEBP", ".webp")}
@@ -177,10 +176,7 @@ def _save(image: Image.Image, cache: Cache, key: str, enc: Encoding | None) -> s
         from illudex.dataset.pixelsteps import on_background
 
         image = on_background(image, (255, 255, 255))
-    path = cache.folder_for(cache.file_path(key, suffix))
-    part = path.with_name(f"{path.name}.{os.getpid()}.part")
-    options: dict[str, Any] = {"compress_level": PNG_LEVEL} if fmt == "PNG" else \
-        {"quality": enc.quality if enc else 95}
-    image.save(part, fmt, **options)
-    os.replace(part, path)
+    path = cache.file_path(key, suffix)
+    options: dict[str, Any] = {} if fmt == "PNG" else {"quality": enc.quality if enc else 95}
+    cache.save_picture(image, path, fmt, **options)
     return str(path)

@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from illudex.catalog.db import is_disk_full
 from illudex.catalog.folders import list_folders
 from illudex.catalog.images import ImageRow
 from illudex.dupes.finder import DupesReport
+from illudex.errors import IlludexError
 from illudex.filecheck import same_file, why_not
 from illudex.journal import Journal, JournalError, NotNoted
 from illudex.paths import sidecar_path
 from illudex.picturefiles import IMAGE_SUFFIXES
+from illudex.progress import ProgressCallback, notify
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ class ActionResult:
         }
 
 
-class _Stop(Exception):
+class _Stop(IlludexError):
     """A full disk: no further move can succeed."""
 
 
@@ -73,7 +74,7 @@ def plan(report: DupesReport, move_to: str | None) -> list[PlannedMove]:
 def apply(
     journal: Journal,
     moves: list[PlannedMove],
-    progress: Callable[[int, int], None] | None = None,
+    progress: ProgressCallback | None = None,
 ) -> ActionResult:
     kind = "dupes-move" if any(m.dst for m in moves) else "dupes-trash"
     result = ActionResult(action_id=None, planned=moves)
@@ -86,8 +87,7 @@ def apply(
             for group in groups:
                 _apply_group(journal, action_id, group, folders, result)
                 n += len(group)
-                if progress:
-                    progress(n, len(moves))
+                notify(progress, "move", n, len(moves))
     except _Stop:
         pass
     except sqlite3.Error as e:  # the journal itself could not be written

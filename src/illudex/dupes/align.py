@@ -14,7 +14,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from illudex.catalog import features as feature_rows
 from illudex.dupes import featurebytes, features, verify
+from illudex.dupes.transforms import box_transform, profile_transforms, refine
 
 MIN_OVERLAP = 0.5  # an alignment that keeps less than this of either picture is no answer
 
@@ -34,10 +36,7 @@ class PairAlignment:
 
 def align_pair(conn: sqlite3.Connection, a: int, b: int) -> PairAlignment | None:
     """None when either picture has no stored feature (not scanned by this version)."""
-    stored = dict(conn.execute(
-        "SELECT image_id, data FROM features WHERE analyser = ? AND version = ? "
-        "AND image_id IN (?, ?)", (featurebytes.NAME, featurebytes.VERSION, a, b),
-    ).fetchall())
+    stored = dict(feature_rows.data(conn, featurebytes.NAME, featurebytes.VERSION, [a, b]))
     if a not in stored or b not in stored:
         return None
     return align(features.decode(stored[a]), features.decode(stored[b]))
@@ -46,9 +45,9 @@ def align_pair(conn: sqlite3.Connection, a: int, b: int) -> PairAlignment | None
 def align(fa: features.Feature, fb: features.Feature) -> PairAlignment:
     prep = verify.prepare([fa, fb])
     first, second = np.array([0]), np.array([1])
-    profiles, _ = verify.profile_transforms(prep, first, second)
+    profiles, _ = profile_transforms(prep, first, second)
     candidates = {
-        "frames": verify.box_transform(prep.boxes[0], prep.boxes[1]),
+        "frames": box_transform(prep.boxes[0], prep.boxes[1]),
         "contents": np.eye(2, 3),
         "profiles": profiles[0],
     }
@@ -60,7 +59,7 @@ def align(fa: features.Feature, fb: features.Feature) -> PairAlignment:
                                         -list(candidates).index(n)))
     transform, scores = candidates[method][None], scored[method]
     if method != "frames":
-        polished, polished_scores = verify.refine(prep, first, second, transform)
+        polished, polished_scores = refine(prep, first, second, transform)
         if polished_scores.similarity[0] >= scores.similarity[0]:
             transform, scores = polished, polished_scores
     box_a, box_b = shared_boxes(transform[0], tuple(prep.boxes[0]), tuple(prep.boxes[1]))

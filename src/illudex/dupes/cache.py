@@ -11,11 +11,11 @@ import dataclasses
 import hashlib
 import json
 import sqlite3
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from illudex.catalog.db import is_disk_full, rollback
+from illudex.catalog import dupes as dupe_rows
+from illudex.catalog.db import is_disk_full
 
 KEEP_ENTRIES = 8
 
@@ -38,29 +38,15 @@ def cached(
     table: str = "dupe_cache",  # or "dupe_keeper_cache": the keepers' verdicts
 ) -> list[Any]:
     """The relations stored under `key`, or `compute()`'s, stored for next time."""
-    assert table in ("dupe_cache", "dupe_keeper_cache")
-    row = conn.execute(f"SELECT relations FROM {table} WHERE fingerprint = ?", (key,)).fetchone()
-    if row is not None:
-        return [rebuild(d) for d in json.loads(row[0])]
+    stored = dupe_rows.cached_answer(conn, table, key)
+    if stored is not None:
+        return [rebuild(d) for d in json.loads(stored)]
     relations = compute()
     payload = json.dumps([dataclasses.asdict(r) for r in relations])
-    conn.execute("BEGIN IMMEDIATE")
     try:
-        conn.execute(
-            f"INSERT OR REPLACE INTO {table} (fingerprint, relations, at) VALUES (?,?,?)",
-            (key, payload, time.time()),
-        )
-        conn.execute(
-            f"DELETE FROM {table} WHERE fingerprint NOT IN "
-            f"(SELECT fingerprint FROM {table} ORDER BY at DESC LIMIT ?)", (KEEP_ENTRIES,)
-        )
-        conn.execute("COMMIT")
+        dupe_rows.store_answer(conn, table, key, payload, KEEP_ENTRIES)
     except sqlite3.Error as e:
-        rollback(conn)  # SQLite may have rolled back by itself (a full disk does)
         if not is_disk_full(e):
             raise
         # The answer stands; only the shortcut for next time is lost.
-    except BaseException:
-        rollback(conn)
-        raise
     return relations

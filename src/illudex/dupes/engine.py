@@ -18,7 +18,7 @@ not-duplicate, never end in one group, however many duplicates link them.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -33,6 +33,9 @@ from illudex.dupes.relations import (  # noqa: F401 - the engine's whole interfa
     Relation,
     build_groups,
 )
+from illudex.dupes.transforms import box_transform, is_identity, profile_transforms, refine
+from illudex.errors import InvalidInput
+from illudex.progress import ProgressCallback, notify
 
 MIN_OVERLAP = 0.7  # lined-up contents must cover this much of each other
 ALT_REST = 0.04  # alternates: outside one region, at most this share of ink changed
@@ -50,14 +53,12 @@ REFINE_MARGIN = 0.15  # aligned pairs this close below the threshold get their m
 CHAIN_MARGIN = 0.15  # a chained member this far below the threshold with its representative
 # is kept apart from it
 
-Progress = Callable[[int, int], None]
-
 
 def find_relations(
     items: Sequence[tuple[int, bytes]],
     *,
     threshold: float = DEFAULT_THRESHOLD,
-    progress: Progress | None = None,
+    progress: ProgressCallback | None = None,
     k: int = cand.DEFAULT_K,
     extra_spaces: Sequence[np.ndarray] = (),
 ) -> list[Relation]:
@@ -65,7 +66,7 @@ def find_relations(
     bytes). `extra_spaces`: more search vectors per item (rows in the order of the
     items sorted by id, e.g. a tagger's embeddings), to widen the candidates."""
     if not 0.0 < threshold <= 1.0:
-        raise ValueError(f"duplicate threshold must be in (0, 1], got {threshold}")
+        raise InvalidInput(f"duplicate threshold must be in (0, 1], got {threshold}")
     ordered = sorted(items, key=lambda it: it[0])
     ids = [i for i, _ in ordered]
     if len(set(ids)) != len(ids):
@@ -178,7 +179,7 @@ def _verify(
     frame_cos: np.ndarray,
     rank: np.ndarray,
     threshold: float,
-    progress: Progress | None,
+    progress: ProgressCallback | None,
 ) -> np.ndarray:
     """Best (similarity, structure, overlap, rest) per pair. Cheap first, dear last: all
     pairs as stored at 16 px; the promising ones at 48 px; alignments only for pairs
@@ -190,8 +191,7 @@ def _verify(
         return best
 
     def report(share: float) -> None:
-        if progress:
-            progress(int(total * share), total)
+        notify(progress, "verify", int(total * share), total)
 
     coarse = verify.compare(verify.prepare(features, COARSE_SIDE), pairs[:, 0], pairs[:, 1],
                             shape_only=True)
@@ -219,9 +219,9 @@ def _align_frames(
 ) -> None:
     """Whole frames alike (a caption in the margin moved the trim): map box to box."""
     framed = np.flatnonzero((best[:, 0] < threshold) & (frame_cos >= FRAME_GATE))
-    boxed = np.array([verify.box_transform(prep.boxes[pairs[p, 0]], prep.boxes[pairs[p, 1]])
+    boxed = np.array([box_transform(prep.boxes[pairs[p, 0]], prep.boxes[pairs[p, 1]])
                       for p in framed]).reshape(-1, 2, 3)
-    moved = np.array([not verify.is_identity(t) for t in boxed], bool)
+    moved = np.array([not is_identity(t) for t in boxed], bool)
     _try(prep, pairs, best, aligned, framed[moved], boxed[moved])
 
 
@@ -231,9 +231,9 @@ def _align_profiles(
 ) -> None:
     """Contents alike but shifted or scaled (a crop): line up the profiles, then compare.
     A recolour lines up as stored already (the caller only sends shapes that moved)."""
-    transforms, agreement = verify.profile_transforms(prep, pairs[which, 0], pairs[which, 1])
+    transforms, agreement = profile_transforms(prep, pairs[which, 0], pairs[which, 1])
     keep = agreement >= PROFILE_GATE
-    keep &= np.array([not verify.is_identity(t) for t in transforms], bool).reshape(keep.shape)
+    keep &= np.array([not is_identity(t) for t in transforms], bool).reshape(keep.shape)
     _try(prep, pairs, best, aligned, which[keep], transforms[keep])
 
 
@@ -245,7 +245,7 @@ def _polish(
     close = np.flatnonzero((best[:, 0] < threshold) & (best[:, 0] >= threshold - REFINE_MARGIN)
                            & ~np.all(np.abs(aligned - np.eye(2, 3)) < 1e-9, axis=(1, 2)))
     if len(close):
-        _, sc = verify.refine(prep, pairs[close, 0], pairs[close, 1], aligned[close])
+        _, sc = refine(prep, pairs[close, 0], pairs[close, 1], aligned[close])
         better = (sc.overlap >= MIN_OVERLAP) & (sc.similarity > best[close, 0])
         best[close[better]] = _rows(sc)[better]
 

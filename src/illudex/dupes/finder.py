@@ -7,17 +7,18 @@ they survive renames) override what the engine says.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import numpy as np
 
-from illudex.catalog import modelresults
+from illudex.catalog import embeddings as embedding_rows
+from illudex.catalog import features as feature_rows
+from illudex.catalog import imagetags, modelresults
 from illudex.catalog.images import ImageRow, rows_by_ids
 from illudex.dupes import featurebytes as dupe_features
 from illudex.dupes import qualitybytes
@@ -31,8 +32,7 @@ from illudex.dupes.relations import (
     build_groups,
 )
 from illudex.filecheck import one_per_file
-
-Progress = Callable[[int, int], None]
+from illudex.progress import ProgressCallback
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ def find_duplicates(
     conn: sqlite3.Connection,
     image_ids: Sequence[int],
     options: DupesOptions | None = None,
-    progress: Progress | None = None,
+    progress: ProgressCallback | None = None,
 ) -> DupesReport:
     options = options or DupesOptions()
     rows = rows_by_ids(conn, image_ids)
@@ -163,7 +163,7 @@ def _near_relations(
     rows: dict[int, ImageRow],
     ids: list[int],
     options: DupesOptions,
-    progress: Progress | None,
+    progress: ProgressCallback | None,
 ) -> list[Relation]:
     model = _embedding_model(conn, ids)
     key = fingerprint(
@@ -185,38 +185,22 @@ def _near_relations(
 def _embedding_model(conn: sqlite3.Connection, ids: list[int]) -> str | None:
     """A model that embedded every one of these pictures (its nearest neighbours widen
     the candidates: a tagger sees a redrawn copy as the same picture), or None."""
-    if not ids:
-        return None
-    row = conn.execute(
-        "SELECT model FROM embeddings WHERE image_id IN (SELECT value FROM json_each(?)) "
-        "GROUP BY model HAVING COUNT(*) = ? ORDER BY model LIMIT 1",
-        (json.dumps(ids), len(ids)),
-    ).fetchone()
-    return row[0] if row else None
+    return embedding_rows.model_covering(conn, ids)
 
 
 def _embeddings(conn: sqlite3.Connection, model: str, ids: list[int]) -> np.ndarray:
     """`model`'s vectors for `ids`, one row per id in the order given."""
-    import numpy as np
-
-    found = {
-        image_id: np.frombuffer(vector, dtype="<f4", count=dim)
-        for image_id, dim, vector in _rows_for(
-            conn, "SELECT image_id, dim, vector FROM embeddings WHERE model = ? "
-            "AND image_id IN (SELECT value FROM json_each(?))", [model], ids,
-        )
-    }
-    return np.stack([found[i] for i in ids]).astype(np.float32)
+    found, vectors = embedding_rows.load(conn, model, ids)
+    row_of = {int(image_id): n for n, image_id in enumerate(found)}
+    return vectors[[row_of[i] for i in ids]]
 
 
 def _features(conn: sqlite3.Connection, ids: list[int]) -> list[tuple[int, bytes]]:
+    # Read them all and filter here: a run usually covers most of the library.
     wanted = set(ids)
-    rows = conn.execute(
-        "SELECT image_id, data FROM features WHERE analyser = ? AND version = ? "
-        "ORDER BY image_id",
-        (dupe_features.NAME, dupe_features.VERSION),
-    )
-    return [(image_id, data) for image_id, data in rows if image_id in wanted]
+    return [(image_id, data) for image_id, data
+            in feature_rows.data(conn, dupe_features.NAME, dupe_features.VERSION)
+            if image_id in wanted]
 
 
 @dataclass(frozen=True)
@@ -239,11 +223,8 @@ def _verdicts(
         from illudex.dupes import original, quality  # numpy
 
         records = {
-            image_id: quality.decode(data) for image_id, data in _rows_for(
-                conn, "SELECT image_id, data FROM features WHERE analyser = ? AND version = ? "
-                "AND image_id IN (SELECT value FROM json_each(?))",
-                [qualitybytes.NAME, qualitybytes.VERSION], [i for i, _ in items],
-            )
+            image_id: quality.decode(data) for image_id, data in feature_rows.data(
+                conn, qualitybytes.NAME, qualitybytes.VERSION, [i for i, _ in items])
         }
         out = []
         for files in groups:
@@ -262,27 +243,13 @@ def _content_boxes(
     conn: sqlite3.Connection, ids: list[int]
 ) -> dict[int, tuple[float, float, float, float]]:
     """Each frame's content inside its trimmed borders, from the stored features."""
-    out = {}
-    for image_id, data in _rows_for(  # the box is in the header: read only that
-        conn, "SELECT image_id, substr(data, 1, ?) FROM features WHERE analyser = ? "
-        "AND version = ? AND image_id IN (SELECT value FROM json_each(?))",
-        [dupe_features.HEADER_SIZE, dupe_features.NAME, dupe_features.VERSION], ids,
-    ):
-        out[image_id] = dupe_features.content_box(data)
-    return out
+    # The box is in the header: read only that.
+    return {image_id: dupe_features.content_box(data) for image_id, data in feature_rows.data(
+        conn, dupe_features.NAME, dupe_features.VERSION, ids, prefix=dupe_features.HEADER_SIZE)}
 
 
 def _tag_counts(conn: sqlite3.Connection, ids: list[int]) -> dict[int, int]:
-    return dict(_rows_for(
-        conn, "SELECT image_id, COUNT(DISTINCT tag_id) FROM image_tags "
-        "WHERE image_id IN (SELECT value FROM json_each(?)) GROUP BY image_id", [], ids,
-    ))
-
-
-def _rows_for(
-    conn: sqlite3.Connection, sql: str, params: list[object], ids: list[int]
-) -> list[tuple[Any, ...]]:
-    return [tuple(r) for r in conn.execute(sql, [*params, json.dumps(ids)])]
+    return imagetags.tag_counts(conn, ids)
 
 
 def _decisions_by_id(

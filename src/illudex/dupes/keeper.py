@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from illudex.errors import InvalidInput
 from illudex.paths import is_under
 
 LOSSLESS_FORMATS = frozenset({"PNG", "BMP", "TIFF", "GIF", "PPM", "TGA"})
@@ -69,7 +70,7 @@ def _key(criterion: str) -> Callable[[Candidate], float]:
         "shorter-path": lambda c: -len(c.path),
     }
     if criterion not in keys:
-        raise ValueError(
+        raise InvalidInput(
             f"unknown keeper criterion {criterion!r}; choose from {', '.join(CRITERIA_HELP)}"
         )
     return keys[criterion]

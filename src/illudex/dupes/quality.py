@@ -94,7 +94,7 @@ def _tiles(
         x0, y0, x1, y1 = box
         inner = full.crop((int(x0 * fw), int(y0 * fh), max(round(x1 * fw), int(x0 * fw) + 1),
                            max(round(y1 * fh), int(y0 * fh) + 1)))
-        return [np.asarray(inner.convert("L"), dtype=np.float32)]
+        return [_grey_array(inner)]
     # Cells busiest first, and the tile each would centre on; a mask drops the cells
     # too close to a tile taken (a loop over every cell cost more than the measure).
     order = np.argsort(busy, axis=None)[::-1]
@@ -113,10 +113,18 @@ def _tiles(
                  min(x0 + TILE, fw, round(bx1 * fw)), min(y0 + TILE, fh, round(by1 * fh)))
         if inner[2] - inner[0] < 16 or inner[3] - inner[1] < 16:
             continue
-        out.append(np.asarray(full.crop(inner).convert("L"), dtype=np.float32))
+        out.append(_grey_array(full.crop(inner)))
         if len(out) == TILES or busy.flat[order[i]] <= 0:
             break
     return [t for t in out if min(t.shape) >= 16]
+
+
+def _grey_array(tile: Image.Image) -> np.ndarray:
+    """A small picture as float32 grey (Pillow's L). Through bytes: numpy's array
+    protocol on a Pillow image costs half as much again on a 96 px tile."""
+    grey = tile.convert("L")
+    w, h = grey.size
+    return np.frombuffer(grey.tobytes(), np.uint8).reshape(h, w).astype(np.float32)
 
 
 def residuals(tiles: list[np.ndarray], cv2) -> np.ndarray:  # type: ignore[no-untyped-def]
@@ -142,7 +150,11 @@ def residuals(tiles: list[np.ndarray], cv2) -> np.ndarray:  # type: ignore[no-un
         per_tile.append(lost)
     if not per_tile:
         return np.full(len(SCALES), np.nan)
-    return np.median(np.array(per_tile), axis=0)
+    # np.median's values (the middle one, or the mean of the middle two) for a quarter
+    # of its time on these few tiles.
+    ranked = np.sort(np.array(per_tile), axis=0)
+    n = len(per_tile)
+    return (ranked[(n - 1) // 2] + ranked[n // 2]) / 2
 
 
 def detail_map(  # type: ignore[no-untyped-def]

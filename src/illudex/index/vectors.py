@@ -16,14 +16,17 @@ import logging
 import os
 import sqlite3
 import zipfile
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from illudex.catalog import embeddings as embedding_rows
 from illudex.catalog.schema import MIGRATIONS
+from illudex.catalog.transaction import transaction
+from illudex.errors import IlludexError
+from illudex.progress import ProgressCallback, notify
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +43,6 @@ OVERFETCH = 4
 REBUILD_SHARE = 0.3
 
 AllowedIds = set[int] | frozenset[int] | np.ndarray | Iterable[int]
-Progress = Callable[[int, int], None]
 
 
 @runtime_checkable
@@ -217,7 +219,7 @@ def allowed_array(allowed: AllowedIds) -> np.ndarray:
 # ---------------------------------------------------------------- usearch (HNSW) backend
 
 
-class IndexFileError(Exception):
+class IndexFileError(IlludexError):
     """An index file that cannot be used (unreadable, truncated, another dimension ...)."""
 
 
@@ -332,8 +334,8 @@ class HnswIndex:
     # ---- changes
 
     def add(self, ids: np.ndarray, vectors: np.ndarray, *,
-            progress: Progress | None = None) -> None:
-        """Insert (replacing ids already present); `progress(done, total)` is called as the
+            progress: ProgressCallback | None = None) -> None:
+        """Insert (replacing ids already present); `progress` is called as the
         graph grows (a 100 000 x 1024 build takes minutes on two cores)."""
         ids, raw, unit = checked_batch(ids, vectors, self.dim)
         if len(ids) == 0:
@@ -427,13 +429,13 @@ class HnswIndex:
         return len(self._fps)
 
 
-def _usearch_progress(progress: Progress | None) -> Callable[[int, int], bool] | None:
+def _usearch_progress(progress: ProgressCallback | None) -> Callable[[int, int], bool] | None:
     """usearch checks the callback's annotations, so wrap the caller's in a typed one."""
     if progress is None:
         return None
 
     def report(done: int, total: int) -> bool:
-        progress(done, total)
+        notify(progress, "index", done, total)
         return True
 
     # Real types, not the strings `from __future__ import annotations` leaves behind.
@@ -444,72 +446,14 @@ def _usearch_progress(progress: Progress | None) -> Callable[[int, int], bool] |
 # ---------------------------------------------------------------- the catalog side
 
 
-#: Proposed catalog migration: a per-model counter that every change to `embeddings` bumps,
-#: so `open_index` can tell in one row read that an index file is still current (scanning
-#: the fingerprints of 100 000 embeddings takes ~1-2 s, as rows are 4 KiB each). Without
-#: the table, `open_index` falls back to that scan. Statements are ;-separated.
-# Migration 3 of the catalog creates the counter `catalog_generation` reads.
+# The rows live in catalog.embeddings; these names are what the index modules call them.
+#: Migration 3 of the catalog (`embedding_generations`): a per-model counter that every change
+#: to `embeddings` bumps, so `open_index` tells in one row read that an index file is current
+#: (reading the fingerprints of 100 000 embeddings takes ~1-2 s, as rows are 4 KiB each).
 EMBEDDING_GENERATIONS_SQL = MIGRATIONS[2]
-
-
-def catalog_generation(conn: sqlite3.Connection, model: str) -> int | None:
-    """The model's embedding generation (0: never written); None when the catalog has no
-    `embedding_generations` table (see EMBEDDING_GENERATIONS_SQL)."""
-    try:
-        row = conn.execute("SELECT generation FROM embedding_generations WHERE model = ?",
-                           (model,)).fetchone()
-    except sqlite3.OperationalError:
-        return None
-    return int(row[0]) if row else 0
-
-
-def catalog_fingerprints(conn: sqlite3.Connection, model: str) -> tuple[dict[int, int], int]:
-    """({image_id: fingerprint}, dim) of a model's embeddings, read without the full vectors.
-
-    Raises ValueError when the model's embeddings do not share one dimension.
-    """
-    rows = conn.execute(
-        "SELECT image_id, substr(vector, 1, 8), dim FROM embeddings WHERE model = ?", (model,)
-    ).fetchall()
-    dims = {row[2] for row in rows}
-    if len(dims) > 1:
-        raise ValueError(f"embeddings of model {model!r} have mixed dimensions {sorted(dims)}: "
-                         "re-run that model on the library")
-    fps = {int(row[0]): int.from_bytes(bytes(row[1]).ljust(8, b"\0"), "little", signed=True)
-           for row in rows}
-    return fps, (dims.pop() if dims else 0)
-
-
-def iter_catalog_vectors(conn: sqlite3.Connection, model: str, dim: int,
-                         ids: Iterable[int] | None = None,
-                         batch: int = 4096) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Yield (ids, float32 vectors) batches of a model's embeddings; malformed rows are
-    skipped with a warning (they would poison the index)."""
-    if ids is None:
-        cursor = conn.execute(
-            "SELECT image_id, vector FROM embeddings WHERE model = ? ORDER BY image_id", (model,))
-        chunks: Iterable[list] = iter(lambda: cursor.fetchmany(batch), [])
-    else:
-        chunks = _rows_for_ids(conn, model, as_ids(ids), batch)
-    for rows in chunks:
-        good = [r for r in rows if r[1] is not None and len(r[1]) == dim * 4]
-        if len(good) != len(rows):
-            log.warning("%d embeddings of model %r have the wrong size; skipped",
-                        len(rows) - len(good), model)
-        if good:
-            yield (np.array([r[0] for r in good], np.int64),
-                   np.frombuffer(b"".join(r[1] for r in good), "<f4").reshape(-1, dim))
-
-
-def _rows_for_ids(conn: sqlite3.Connection, model: str, ids: np.ndarray,
-                  batch: int) -> Iterator[list]:
-    step = min(batch, 900)  # stay under SQLite's host-parameter limit
-    for start in range(0, len(ids), step):
-        part = ids[start : start + step].tolist()
-        marks = ",".join("?" * len(part))
-        yield conn.execute(f"SELECT image_id, vector FROM embeddings WHERE model = ? "
-                           f"AND image_id IN ({marks}) ORDER BY image_id",
-                           (model, *part)).fetchall()
+catalog_generation = embedding_rows.generation
+catalog_fingerprints = embedding_rows.fingerprints
+iter_catalog_vectors = embedding_rows.batches
 
 
 class Fingerprinted(VectorIndex, Protocol):
@@ -534,7 +478,7 @@ def sync_with_catalog(index: Fingerprinted, conn: sqlite3.Connection, model: str
 
 
 def build_from_catalog(index: ExactIndex | HnswIndex, conn: sqlite3.Connection,
-                       model: str, progress: Progress | None = None) -> None:
+                       model: str, progress: ProgressCallback | None = None) -> None:
     """Fill an empty index with every embedding of `model` (one add: the graph builds in
     parallel)."""
     batches = list(iter_catalog_vectors(conn, model, index.dim))
@@ -545,8 +489,7 @@ def build_from_catalog(index: ExactIndex | HnswIndex, conn: sqlite3.Connection,
         index.add(ids, vecs, progress=progress)
     else:
         index.add(ids, vecs)
-        if progress is not None:
-            progress(len(ids), len(ids))
+        notify(progress, "index", len(ids), len(ids))
 
 
 def index_path(library_dir: str | Path, model: str) -> Path:
@@ -557,7 +500,7 @@ def index_path(library_dir: str | Path, model: str) -> Path:
 
 def open_index(library_dir: str | Path, conn: sqlite3.Connection, model: str, *,
                exact_max: int = EXACT_MAX_VECTORS,
-               progress: Progress | None = None) -> ExactIndex | HnswIndex:
+               progress: ProgressCallback | None = None) -> ExactIndex | HnswIndex:
     """The vector index of `model`'s embeddings, in sync with the catalog.
 
     Small collections (<= `exact_max`) get an exact in-memory index read from the catalog.
@@ -565,10 +508,10 @@ def open_index(library_dir: str | Path, conn: sqlite3.Connection, model: str, *,
     its manifest records the catalog's current embedding generation (one row read), else
     patched with what changed in the catalog since it was saved, or rebuilt (with a warning)
     when it is missing, unreadable or more than `REBUILD_SHARE` out of date. A bad index
-    file never fails this: it is rebuilt. `progress(done, total)` reports a (re)build.
+    file never fails this: it is rebuilt. `progress` reports a (re)build.
     """
     path = index_path(library_dir, model)
-    with _read_snapshot(conn):
+    with transaction(conn):  # one snapshot: the generation and the rows agree
         generation = catalog_generation(conn, model)
         if generation is not None and path.exists():
             current = _load_or_none(path, None)
@@ -590,7 +533,7 @@ def open_index(library_dir: str | Path, conn: sqlite3.Connection, model: str, *,
 
 def _patched_or_rebuilt(index: HnswIndex | None, conn: sqlite3.Connection, model: str,
                         catalog: dict[int, int], dim: int, path: Path,
-                        progress: Progress | None) -> tuple[HnswIndex, bool]:
+                        progress: ProgressCallback | None) -> tuple[HnswIndex, bool]:
     """(index matching `catalog`, whether anything had to change)."""
     if index is not None and _share_changed(index, catalog) <= REBUILD_SHARE:
         added, removed = sync_with_catalog(index, conn, model, catalog)
@@ -603,19 +546,6 @@ def _patched_or_rebuilt(index: HnswIndex | None, conn: sqlite3.Connection, model
     index = HnswIndex(dim, path)
     build_from_catalog(index, conn, model, progress)
     return index, True
-
-
-@contextmanager
-def _read_snapshot(conn: sqlite3.Connection) -> Iterator[None]:
-    """One read transaction, so the generation and the rows read agree with each other."""
-    if conn.in_transaction:
-        yield
-        return
-    conn.execute("BEGIN")
-    try:
-        yield
-    finally:
-        conn.execute("COMMIT")
 
 
 def _load_or_none(path: Path, dim: int) -> HnswIndex | None:

@@ -1,7 +1,9 @@
-"""The one error teaching raises (to derive from IlludexError once issue 11 adds it)."""
+"""The one error teaching raises."""
 
 from __future__ import annotations
 
+from illudex.errors import InvalidInput
 
-class TeachError(ValueError):
+
+class TeachError(InvalidInput):
     """A tag cannot be taught or applied; the message says why and what to do."""

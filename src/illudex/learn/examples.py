@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from illudex.catalog import imagetags, tagedits
 from illudex.tags.vocabulary import resolve_ids
 
 PEOPLES_SOURCES = ("user", "sidecar")
@@ -24,18 +25,6 @@ def catalog_examples(conn: sqlite3.Connection, tag: str) -> tuple[set[int], set[
     tag_ids = resolve_ids(conn, tag)
     if not tag_ids:
         return set(), set()
-    yes = {
-        int(r[0]) for r in conn.execute(
-            "SELECT DISTINCT image_id FROM image_tags WHERE tag_id = ? AND source IN (?, ?)",
-            (tag_ids[0], *PEOPLES_SOURCES),
-        )
-    }
-    removed = {
-        int(r[0]) for r in conn.execute(
-            "SELECT DISTINCT e.image_id FROM tag_edit_image_tags e "
-            "JOIN tag_edits te ON te.id = e.edit_id WHERE e.change = '-' AND e.tag_id = ? "
-            "AND e.source = ? AND te.kind = 'remove' AND te.undone_at IS NULL",
-            (tag_ids[0], learned_source(tag)),
-        )
-    }
+    yes = imagetags.images_with(conn, tag_ids[0], PEOPLES_SOURCES)
+    removed = tagedits.removed_in_effect(conn, tag_ids[0], learned_source(tag))
     return yes, removed - yes

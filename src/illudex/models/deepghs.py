@@ -10,10 +10,8 @@ model folder of one repo holds its files under a sub-folder (`face_detect_v1.4_s
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from illudex.models.registry import Kind, ModelInfo
+from illudex.models.info import Kind, ModelInfo
 
 # The files of one model of each kind, relative to its folder (a local folder, or the
 # sub-folder of its repo).
@@ -38,17 +36,13 @@ DEFAULT_AESTHETIC = "anime_aesthetic-swinv2pv3_v0_448_ls0.2_x"
 
 def _info(name: str, kind: Kind, repo: str, folder: str, about: str, licence: str,
           default: bool = False) -> ModelInfo:
-    from illudex.models.registry import ModelInfo
-
     files = tuple(f"{folder}/{f}" for f in STANDARD_FILES[kind])
     return ModelInfo(name, kind, repo, about, default=default, files=files, licence=licence)
 
 
 @functools.cache
 def models() -> tuple[ModelInfo, ...]:
-    """The entries (built on first use: registry imports this module lazily)."""
-    from illudex.models.registry import ModelInfo
-
+    """The entries (built on first use)."""
     mit, unstated = "MIT (model card)", "unstated: check the model card before shipping"
     return (
         _info(DEFAULT_FACE, "detector", "deepghs/anime_face_detection", DEFAULT_FACE,

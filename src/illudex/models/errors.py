@@ -1,9 +1,12 @@
-"""Errors about models: missing, corrupt or mismatched files, each with what to do about it."""
+"""Errors about models: missing, corrupt or mismatched files, each with what to do about it
+(all `Unavailable`: the request is fine, this machine lacks a usable model or device)."""
 
 from __future__ import annotations
 
+from illudex.errors import Unavailable
 
-class ModelError(Exception):
+
+class ModelError(Unavailable):
     """Base for every model problem; the message is meant for a person."""
 
 
@@ -19,6 +22,5 @@ class ModelMismatch(ModelCorrupt):
     """The model's files do not belong together (e.g. output width vs. tag list)."""
 
 
-class DeviceUnavailable(ModelError, ValueError):
-    """A device that this machine or this onnxruntime cannot run on (ValueError: a bad
-    request, as the web API maps it)."""
+class DeviceUnavailable(ModelError):
+    """A device that this machine or this onnxruntime cannot run on."""

@@ -87,9 +87,9 @@ class ModelPool:
             return entry.model
 
     def tagger(self, name: str, device: str = "auto") -> WDTagger:
-        from illudex.analysers.wd_tagger import WDTagger
+        from illudex.analysers.taggers import load_tagger
 
-        return self.get("tagger", name, device, lambda: WDTagger.load(name, device=device))
+        return self.get("tagger", name, device, lambda: load_tagger(name, device=device))
 
     def clip(self, name: str, device: str = "auto") -> ClipModel:
         from illudex.analysers.clip import ClipModel

@@ -11,11 +11,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 from illudex.models.errors import ModelUnavailable
+from illudex.models.info import Kind, ModelInfo
 
-Kind = Literal["tagger", "clip", "detector", "classifier", "ccip", "upscaler", "embedder"]
 # Kinds whose model is one plain ONNX file (+ small side files), loaded by
 # illudex.analysers.{detect,classify,ccip,upscale}: a path to any .onnx file or folder
 # holding their files is accepted as that kind (the caller says which).
@@ -34,21 +33,6 @@ CLIP_FILES = (
     "textual/tokenizer.json",
     "textual/tokenizer_config.json",
 )
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """One named model, as `illudex models list` shows it."""
-
-    name: str
-    kind: Kind
-    repo_id: str
-    description: str
-    n_tags: int | None = None  # taggers: rows of selected_tags.csv
-    embedding_dim: int | None = None
-    default: bool = False
-    files: tuple[str, ...] = ()  # in the repo; empty: the kind's standard files
-    licence: str = ""
 
 
 @dataclass(frozen=True)

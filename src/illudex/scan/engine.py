@@ -16,11 +16,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+from illudex.catalog import features as feature_rows
 from illudex.catalog import images as image_rows
-from illudex.catalog.db import rollback, write_transaction
+from illudex.catalog import scanerrors
 from illudex.catalog.folders import ensure_folder
+from illudex.catalog.transaction import transaction
 from illudex.paths import is_under, sidecar_path, to_catalog
 from illudex.picturefiles import DEFAULT_MAX_PIXELS, is_image_name
+from illudex.progress import ProgressCallback, notify
 from illudex.scan.walk import FileEntry, WalkResult, walk
 from illudex.scan.worker import (
     WORKER_MODULES,
@@ -33,7 +36,6 @@ from illudex.scan.worker import (
 )
 from illudex.tags.sidecar import read_sidecar
 
-Progress = Callable[[int, int, str], None]
 COMMIT_EVERY_FILES = 256
 COMMIT_EVERY_SECONDS = 2.0
 INLINE_BELOW = 24  # a pool costs more to start than a few files cost to decode
@@ -64,13 +66,20 @@ class ScanOptions:
     workers: int | None = None
     max_pixels: int = DEFAULT_MAX_PIXELS
     exclude: frozenset[str] = frozenset()  # folders never to index (the library's own)
+    # Another engine for reading and analysing (illudex.engines: Ray): the same tasks in,
+    # the same FileResults out, in any order; the catalog is still written here.
+    engine: FileEngine | None = None
+
+
+FileTask = tuple[str, int, int]  # path, size, mtime_ns
+FileEngine = Callable[[list[FileTask], WorkerConfig], Iterable[FileResult]]
 
 
 def scan(
     conn: sqlite3.Connection,
     roots: Iterable[str],
     options: ScanOptions,
-    progress: Progress | None = None,
+    progress: ProgressCallback | None = None,
 ) -> ScanReport:
     report = ScanReport()
     for root in roots:
@@ -79,7 +88,7 @@ def scan(
 
 
 def scan_folder(
-    conn: sqlite3.Connection, root: str, options: ScanOptions, progress: Progress | None
+    conn: sqlite3.Connection, root: str, options: ScanOptions, progress: ProgressCallback | None
 ) -> ScanReport:
     report = ScanReport()
     problem = _not_scannable(root)
@@ -138,8 +147,7 @@ def _plan(
     stale = _stale_feature_ids(conn, options.analysers)
     failed = _known_failures(conn)
     todo: list[FileEntry] = []
-    conn.execute("BEGIN")
-    try:
+    with transaction(conn):
         for entry in listing.files:
             row = existing.get(entry.path)
             fresh = row and row.size == entry.size and row.mtime_ns == entry.mtime_ns
@@ -152,10 +160,6 @@ def _plan(
                 )
             else:
                 todo.append(entry)
-        conn.execute("COMMIT")
-    except BaseException:
-        rollback(conn)
-        raise
     return todo
 
 
@@ -164,7 +168,7 @@ def _refresh_unchanged(
     report: ScanReport,
 ) -> None:
     if row.folder_id is None:
-        conn.execute("UPDATE images SET folder_id = ? WHERE id = ?", (folder_id, row.id))
+        image_rows.set_folder(conn, row.id, folder_id)
     txt = sidecar_path(row.path)
     mtime = sidecars.get(txt)
     if mtime != row.sidecar_mtime_ns:
@@ -181,9 +185,7 @@ class _Failures(dict[str, tuple[int, int]]):
 def _known_failures(conn: sqlite3.Connection) -> _Failures:
     failures = _Failures()
     failures.reasons = {}
-    for path, size, mtime_ns, error in conn.execute(
-        "SELECT path, size, mtime_ns, error FROM scan_errors"
-    ):
+    for path, (size, mtime_ns, error) in scanerrors.known(conn).items():
         failures[path] = (size, mtime_ns)
         failures.reasons[path] = error
     return failures
@@ -193,11 +195,11 @@ def _stale_feature_ids(conn: sqlite3.Connection, analysers: Sequence[Analyser]) 
     """Images whose stored features are missing or from an older analyser version."""
     if not analysers:
         return set()
-    all_ids = {r[0] for r in conn.execute("SELECT id FROM images")}
+    all_ids = image_rows.all_ids(conn)
     stale: set[int] = set()
     for analyser in analysers:
         current = {
-            image_id for image_id, version in image_rows.feature_versions(conn, analyser.name)
+            image_id for image_id, version in feature_rows.versions(conn, analyser.name)
             .items() if version == analyser.version
         }
         stale |= all_ids - current
@@ -223,7 +225,7 @@ def _process(
     options: ScanOptions,
     report: ScanReport,
     folder_id: int,
-    progress: Progress | None,
+    progress: ProgressCallback | None,
 ) -> set[str]:
     """Read `todo` in workers and store results in batches; returns vanished paths claimed
     by moves."""
@@ -236,8 +238,7 @@ def _process(
         for done, result in enumerate(_results(todo, options), start=1):
             writer.add(lambda r=result: _store(conn, r, existing, gone_by_digest, claimed,
                                                report, folder_id))
-            if progress:
-                progress(done, len(todo), result.path)
+            notify(progress, "scan", done, len(todo), result.path)
         writer.flush()
     finally:
         writer.abandon()
@@ -260,7 +261,7 @@ class _BatchWriter:
 
     def flush(self) -> None:
         if self.pending:
-            with write_transaction(self.conn):
+            with transaction(self.conn, immediate=True):
                 for write in self.pending:
                     write()
         self.pending = []
@@ -273,6 +274,9 @@ class _BatchWriter:
 def _results(todo: list[FileEntry], options: ScanOptions) -> Iterator[FileResult]:
     config = WorkerConfig(analysers=options.analysers, max_pixels=options.max_pixels)
     tasks = [(f.path, f.size, f.mtime_ns) for f in todo]
+    if options.engine is not None and tasks:
+        yield from options.engine(tasks, config)
+        return
     workers = options.workers or os.cpu_count() or 1
     if len(tasks) < INLINE_BELOW or workers <= 1:
         for task in tasks:
@@ -306,7 +310,7 @@ def _store(
     if result.error and not result.width:
         _record_failure(conn, result, existing, report)
         return
-    conn.execute("DELETE FROM scan_errors WHERE path = ?", (to_catalog(result.path)[0],))
+    scanerrors.clear(conn, result.path)
     facts = image_rows.ImageFacts(
         path=result.path, size=result.size, mtime_ns=result.mtime_ns, digest=result.digest or "",
         width=result.width, height=result.height, format=result.format, mode=result.mode,
@@ -322,7 +326,7 @@ def _store(
     else:
         report.added += 1
     image_id = image_rows.upsert(conn, facts, folder_id)
-    image_rows.store_features(conn, image_id, result.features)
+    feature_rows.store(conn, image_id, result.features)
     txt = sidecar_path(result.path)
     mtime = _mtime(txt)
     _set_caption(conn, image_id, txt, mtime, report)
@@ -355,11 +359,7 @@ def _record_failure(
     if result.digest is not None:
         # Its bytes were read and are no picture: skip it until it changes. A file that
         # could not be read at all (permissions, gone, I/O) is tried again next time.
-        conn.execute(
-            "INSERT OR REPLACE INTO scan_errors (path, size, mtime_ns, error, at) "
-            "VALUES (?,?,?,?,?)",
-            (to_catalog(result.path)[0], result.size, result.mtime_ns, error, time.time()),
-        )
+        scanerrors.record(conn, result.path, result.size, result.mtime_ns, error)
     if result.path in existing:  # it was a picture and is no longer one: its old data is wrong
         image_rows.delete_rows(conn, [existing[result.path].id])
         report.removed += 1
@@ -369,7 +369,7 @@ def _record_failure(
 def _remove(conn: sqlite3.Connection, ids: list[int], report: ScanReport) -> None:
     if not ids:
         return
-    with write_transaction(conn):
+    with transaction(conn, immediate=True):
         image_rows.delete_rows(conn, ids)
     report.removed += len(ids)
 

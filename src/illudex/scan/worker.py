@@ -76,7 +76,8 @@ DECODED_FACTS = ("width", "height", "format", "mode", "has_alpha", "animated", "
 
 
 # What every decode worker imports: the forkserver loads it once, and workers fork with it.
-WORKER_MODULES = ("illudex.scan.worker", "illudex.imageio", "cv2")
+# (The forkserver skips any it cannot import: pyspng is optional to the decode.)
+WORKER_MODULES = ("illudex.scan.worker", "illudex.imageio", "cv2", "pyspng")
 
 
 def init_worker(config: WorkerConfig) -> None:
@@ -98,19 +99,24 @@ def process(task: tuple[str, int, int]) -> FileResult:
 
 
 def process_file(task: tuple[str, int, int], config: WorkerConfig) -> FileResult:
-    from illudex.imageio import DecodeError, decode_file
-
     path, size, mtime_ns = task
-    result = FileResult(path=path, size=size, mtime_ns=mtime_ns)
     try:
         with open(path, "rb") as f:
             data = f.read()
     except FileNotFoundError:
-        result.error = "file vanished before it could be read"
-        return result
+        return FileResult(path, size, mtime_ns, error="file vanished before it could be read")
     except OSError as e:
-        result.error = f"cannot read file: {e.strerror or e}"
-        return result
+        return FileResult(path, size, mtime_ns, error=f"cannot read file: {e.strerror or e}")
+    return process_bytes(task, data, config)
+
+
+def process_bytes(task: tuple[str, int, int], data: bytes, config: WorkerConfig) -> FileResult:
+    """Hash, decode and analyse a file's bytes read elsewhere (by `process_file`, or by
+    another engine's read stage: illudex.engines)."""
+    from illudex.imageio import DecodeError, decode_file
+
+    path, size, mtime_ns = task
+    result = FileResult(path=path, size=size, mtime_ns=mtime_ns)
     if not data:
         result.error = "empty file (0 bytes)"
         return result

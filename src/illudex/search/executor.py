@@ -10,17 +10,17 @@ Plans whose metatags sit under OR or NOT (mixed with tags) run as plain SQL inst
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
+from illudex.catalog import searchcache
+from illudex.catalog.idlists import IN_LIST, as_param
+from illudex.catalog.searchcache import ALL_IMAGES
 from illudex.search.planner import Plan, Resolved, SqlFilter, TagSet, where_sql
 from illudex.search.query import And, Not, Or
-
-ALL_IMAGES = 0  # tag_postings row holding every image id
 
 
 @dataclass(frozen=True)
@@ -35,68 +35,19 @@ class SearchResult:
 # -- posting lists -------------------------------------------------------------------------
 
 
-def _current_generations(conn: sqlite3.Connection, tag_ids: list[int]) -> dict[int, int]:
-    out: dict[int, int] = {}
-    if ALL_IMAGES in tag_ids:
-        out[ALL_IMAGES] = int(conn.execute(
-            "SELECT images_version FROM search_state").fetchone()[0])
-    wanted = [t for t in tag_ids if t != ALL_IMAGES]
-    for start in range(0, len(wanted), 900):
-        chunk = wanted[start : start + 900]
-        marks = ",".join("?" * len(chunk))
-        for row in conn.execute(f"SELECT id, generation FROM tags WHERE id IN ({marks})", chunk):
-            out[int(row[0])] = int(row[1])
-    return out
-
-
-def _cached(conn: sqlite3.Connection, tag_ids: list[int]) -> dict[int, tuple[int, bytes]]:
-    out: dict[int, tuple[int, bytes]] = {}
-    for start in range(0, len(tag_ids), 900):
-        chunk = tag_ids[start : start + 900]
-        marks = ",".join("?" * len(chunk))
-        rows = conn.execute(
-            f"SELECT tag_id, generation, ids FROM tag_postings WHERE tag_id IN ({marks})", chunk
-        )
-        for row in rows:
-            out[int(row[0])] = (int(row[1]), row[2])
-    return out
-
-
 def _build(conn: sqlite3.Connection, tag_id: int) -> tuple[int, np.ndarray]:
     """A posting list and the generation it is valid for, read in one snapshot."""
-    own_txn = not conn.in_transaction
-    if own_txn:
-        conn.execute("BEGIN")
-    try:
-        generation = _current_generations(conn, [tag_id]).get(tag_id, -1)
-        cur = conn.cursor()
-        cur.row_factory = None
-        if tag_id == ALL_IMAGES:
-            # Pictures moved out of every library folder (trash) keep their rows for undo,
-            # but are no longer part of the collection.
-            rows = cur.execute("SELECT id FROM images WHERE folder_id IS NOT NULL").fetchall()
-        else:
-            rows = cur.execute(
-                "SELECT DISTINCT image_id FROM image_tags WHERE tag_id = ?", (tag_id,)
-            ).fetchall()
-    finally:
-        if own_txn:
-            conn.execute("COMMIT")
-    ids = np.fromiter((r[0] for r in rows), dtype="<i8", count=len(rows))
+    generation, found = searchcache.posting(conn, tag_id)
+    ids = np.fromiter(found, dtype="<i8", count=len(found))
     ids.sort()
     return generation, ids
-
-
-def _store(conn: sqlite3.Connection, fresh: dict[int, tuple[int, np.ndarray]]) -> None:
-    _write_cache(conn, "INSERT OR REPLACE INTO tag_postings (tag_id, generation, ids) "
-                 "VALUES (?, ?, ?)", [(t, g, ids.tobytes()) for t, (g, ids) in fresh.items()])
 
 
 def posting_lists(conn: sqlite3.Connection, tag_ids: list[int]) -> dict[int, np.ndarray]:
     """Sorted image-id arrays for these tags (ALL_IMAGES = 0 for every image)."""
     wanted = sorted(set(tag_ids))
-    current = _current_generations(conn, wanted)
-    cached = _cached(conn, wanted)
+    current = searchcache.generations(conn, wanted)
+    cached = searchcache.cached_postings(conn, wanted)
     out: dict[int, np.ndarray] = {}
     fresh: dict[int, tuple[int, np.ndarray]] = {}
     for tag_id in wanted:
@@ -107,7 +58,7 @@ def posting_lists(conn: sqlite3.Connection, tag_ids: list[int]) -> dict[int, np.
         else:
             fresh[tag_id] = _build(conn, tag_id)
             out[tag_id] = fresh[tag_id][1]
-    _store(conn, fresh)
+    searchcache.store_postings(conn, [(t, g, ids.tobytes()) for t, (g, ids) in fresh.items()])
     return out
 
 
@@ -127,23 +78,11 @@ COLUMN_SQL = {
 NUMPY_SORTS = {"id", "random", "width", "height", "size", "added", "ratio", "tags"}
 
 
-def _versions(conn: sqlite3.Connection) -> tuple[int, int]:
-    row = conn.execute("SELECT images_version, tagging_version FROM search_state").fetchone()
-    return int(row[0]), int(row[1])
-
-
 def image_columns(conn: sqlite3.Connection, names: set[str]) -> dict[str, np.ndarray]:
     """Cached image columns, aligned with the sorted ids in 'id' (NULL as NaN)."""
     names = set(names) | {"id"}
-    images_version, tagging_version = _versions(conn)
-    marks = ",".join("?" * len(names))
-    stored = {
-        r[0]: (int(r[1]), r[2])
-        for r in conn.execute(
-            f"SELECT name, generation, data FROM image_columns WHERE name IN ({marks})",
-            sorted(names),
-        )
-    }
+    images_version, tagging_version = searchcache.versions(conn)
+    stored = searchcache.cached_columns(conn, names)
     want_tags = "tags" in names
     plain = {n for n in names if n != "tags"}
     out: dict[str, np.ndarray] = {}
@@ -162,23 +101,12 @@ def image_columns(conn: sqlite3.Connection, names: set[str]) -> dict[str, np.nda
         else:
             out["tags"] = _tag_counts(conn, out["id"])
             fresh["tags"] = (stamp, out["tags"])
-    _store_columns(conn, fresh)
+    searchcache.store_columns(conn, [(n, g, a.tobytes()) for n, (g, a) in fresh.items()])
     return {n: out[n] for n in plain | ({"tags"} if want_tags else set())}
 
 
 def _build_columns(conn: sqlite3.Connection) -> tuple[int, dict[str, np.ndarray]]:
-    own_txn = not conn.in_transaction
-    if own_txn:
-        conn.execute("BEGIN")
-    try:
-        version = _versions(conn)[0]
-        cur = conn.cursor()
-        cur.row_factory = None
-        select = ", ".join(sql for sql, _ in COLUMN_SQL.values())
-        rows = cur.execute(f"SELECT {select} FROM images i ORDER BY i.id").fetchall()
-    finally:
-        if own_txn:
-            conn.execute("COMMIT")
+    version, rows = searchcache.column_rows(conn, ", ".join(sql for sql, _ in COLUMN_SQL.values()))
     columns = {}
     for index, (name, (_, dtype)) in enumerate(COLUMN_SQL.items()):
         values = [r[index] for r in rows]
@@ -189,11 +117,7 @@ def _build_columns(conn: sqlite3.Connection) -> tuple[int, dict[str, np.ndarray]
 
 
 def _tag_counts(conn: sqlite3.Connection, ids: np.ndarray) -> np.ndarray:
-    cur = conn.cursor()
-    cur.row_factory = None
-    rows = cur.execute(
-        "SELECT image_id, COUNT(DISTINCT tag_id) FROM image_tags GROUP BY image_id"
-    ).fetchall()
+    rows = searchcache.tag_count_rows(conn)
     counts = np.zeros(len(ids), dtype="<f8")
     if rows:
         pairs = np.array(rows, dtype="<i8")
@@ -201,28 +125,6 @@ def _tag_counts(conn: sqlite3.Connection, ids: np.ndarray) -> np.ndarray:
         ok = (pos < len(ids)) & (ids[np.minimum(pos, len(ids) - 1)] == pairs[:, 0])
         counts[pos[ok]] = pairs[ok, 1]
     return counts
-
-
-def _store_columns(conn: sqlite3.Connection, fresh: dict[str, tuple[int, np.ndarray]]) -> None:
-    _write_cache(conn, "INSERT OR REPLACE INTO image_columns (name, generation, data) "
-                 "VALUES (?, ?, ?)", [(n, g, a.tobytes()) for n, (g, a) in fresh.items()])
-
-
-def _write_cache(conn: sqlite3.Connection, sql: str, rows: list[tuple]) -> None:
-    """Save cache rows if the catalog can be written right now; never wait for it."""
-    if not rows or conn.in_transaction:
-        return
-    timeout = conn.execute("PRAGMA busy_timeout").fetchone()[0]
-    conn.execute("PRAGMA busy_timeout = 0")
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        conn.executemany(sql, rows)
-        conn.execute("COMMIT")
-    except sqlite3.OperationalError:  # busy, locked or read-only: the cache can wait
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-    finally:
-        conn.execute(f"PRAGMA busy_timeout = {int(timeout)}")
 
 
 def _column_values(columns: dict[str, np.ndarray], name: str) -> np.ndarray:
@@ -374,8 +276,8 @@ def _sql_over(
     conn: sqlite3.Connection, plan: Plan, ids: np.ndarray, filters: list[Resolved]
 ) -> np.ndarray:
     """The remaining SQL-only filters and order, over candidate ids."""
-    where = ["i.id IN (SELECT value FROM json_each(?))"]
-    params: list = [json.dumps(ids.tolist())]
+    where = [f"i.id IN {IN_LIST}"]
+    params: list = [as_param(ids.tolist())]
     for part in filters:
         sql, more = where_sql(part)
         where.append(sql)
@@ -437,8 +339,8 @@ def _rows(
     params = plan.score_params if score_sql != "NULL" else []
     rows = conn.execute(
         f"SELECT i.id, i.path, {score_sql} FROM images i "
-        "WHERE i.id IN (SELECT value FROM json_each(?))",
-        [*params, json.dumps(page)],
+        f"WHERE i.id IN {IN_LIST}",
+        [*params, as_param(page)],
     ).fetchall()
     found = {int(r[0]): (r[1], r[2]) for r in rows}
     out = []

@@ -14,13 +14,14 @@ and rank the filtered ids (see `executor.execute(..., within=...)`).
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import sqlite3
 from dataclasses import dataclass, field
 
-from illudex.catalog import modelresults
+from illudex.catalog import modelresults, tagrows
+from illudex.catalog.idlists import IN_LIST, as_param
+from illudex.errors import InvalidInput
 from illudex.search.query import (
     DETECTION_KEYS,
     And,
@@ -41,7 +42,7 @@ INLINE_IDS = 200  # larger id sets go in as one JSON parameter, not one '?' each
 RATING_PREFIX = "rating:"  # how taggers name their rating tags (`rating:general`)
 
 
-class QueryPlanError(ValueError):
+class QueryPlanError(InvalidInput):
     """A query that parses but cannot be planned (e.g. a relative folder)."""
 
 
@@ -109,41 +110,20 @@ def _like_pattern(glob: str) -> str:
 def resolve_term_tag_ids(conn: sqlite3.Connection, term: TagTerm) -> list[int]:
     """Every tag id a tag term matches: named, aliased, translated, wildcarded, implying."""
     if term.wildcard:
-        pattern = _like_pattern(term.name)
-        rows = conn.execute(
-            "SELECT id FROM tags WHERE name LIKE ?1 ESCAPE '\\' "
-            "UNION SELECT tag_id FROM tag_aliases WHERE alias LIKE ?1 ESCAPE '\\' "
-            "UNION SELECT tag_id FROM tag_translations WHERE name LIKE ?1 ESCAPE '\\'",
-            (pattern,),
-        ).fetchall()
-        seeds = [int(r[0]) for r in rows]
+        seeds = tagrows.ids_like(conn, _like_pattern(term.name))
     else:
         seeds = resolve_ids(conn, term.name)
     return sorted(implying_closure(conn, seeds))
 
 
 def _tag_set(conn: sqlite3.Connection, ids: list[int], label: str) -> TagSet:
-    count = 0
-    for start in range(0, len(ids), 900):
-        chunk = ids[start : start + 900]
-        marks = ",".join("?" * len(chunk))
-        row = conn.execute(
-            f"SELECT COALESCE(SUM(image_count), 0) FROM tags WHERE id IN ({marks})", chunk
-        ).fetchone()
-        count += int(row[0])
-    return TagSet(tuple(ids), label, count)
+    return TagSet(tuple(ids), label, tagrows.image_count_sum(conn, ids))
 
 
 def _rating_ids(conn: sqlite3.Connection, names: tuple[str, ...]) -> list[int]:
     """The tags that say a rating: `rating:general` as taggers and captions write it, or a
     tag `general` whose category is rating."""
-    prefixed = tuple(RATING_PREFIX + n for n in names)
-    marks, more = ",".join("?" * len(names)), ",".join("?" * len(prefixed))
-    rows = conn.execute(
-        f"SELECT id FROM tags WHERE name IN ({more}) "
-        f"OR (category = 'rating' AND name IN ({marks}))", prefixed + names,
-    ).fetchall()
-    return [int(r[0]) for r in rows]
+    return tagrows.rating_ids(conn, [RATING_PREFIX + n for n in names], names)
 
 
 # -- metatags → SQL ----------------------------------------------------------------------
@@ -270,7 +250,7 @@ def _ids_sql(ids: tuple[int, ...]) -> tuple[str, list]:
         return "= ?", [ids[0]]
     if len(ids) <= INLINE_IDS:
         return f"IN ({','.join('?' * len(ids))})", list(ids)
-    return "IN (SELECT value FROM json_each(?))", [json.dumps(list(ids))]
+    return f"IN {IN_LIST}", [as_param(ids)]
 
 
 def where_sql(node: Resolved) -> tuple[str, list]:

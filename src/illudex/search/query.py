@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from illudex.catalog.tagrows import normalise
+from illudex.errors import InvalidInput
 
 # Counts of what a dataset model step's detector found: metatag → detection kind.
 DETECTION_KEYS = {"faces": "face", "heads": "head", "persons": "person"}
@@ -56,7 +57,7 @@ MAX_NESTING = 64
 MAX_ID = 2**63 - 1  # the catalog's ids are SQLite integers
 
 
-class QuerySyntaxError(ValueError):
+class QuerySyntaxError(InvalidInput):
     """A query that cannot be read; `position` is the 0-based offset of the trouble."""
 
     def __init__(self, message: str, query: str, position: int) -> None:

@@ -1,1 +1,2 @@
-"""Tags: vocabulary, aliases and edits; sidecar .txt files; caption text for training sets."""
+"""Tags: names, vocabulary (aliases, implications, translations) and undoable edits;
+sidecar .txt files; caption text for training sets."""

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from illudex.errors import InvalidInput
 from illudex.tags.sidecar import normalise_tag, tag_text
 
 MergePolicy = Literal["replace", "merge", "skip"]
@@ -77,7 +78,7 @@ def merge_caption(
     words) are moved to the front of a merged caption. Never returns an unchanged text.
     """
     if policy not in POLICIES:
-        raise ValueError(f"unknown caption policy {policy!r}: use one of {', '.join(POLICIES)}")
+        raise InvalidInput(f"unknown caption policy {policy!r}: use one of {', '.join(POLICIES)}")
     if existing is None:
         return new
     if policy == "skip":

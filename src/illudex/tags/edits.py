@@ -6,10 +6,10 @@ write the journal does; `tags_for_sidecar` gives the tag list to write for each 
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 
+from illudex.catalog import imagetags, tagedits, vocabrows
 from illudex.tags.history import (
     EditRecorder,
     TagEdit,
@@ -20,7 +20,7 @@ from illudex.tags.history import (
     transaction,
     undo_tag_edit,
 )
-from illudex.tags.vocabulary import (
+from illudex.tags.names import (
     VocabularyError,
     ensure_tag,
     normalize_tag,
@@ -45,11 +45,11 @@ __all__ = [
 CAPTION_CATEGORY_ORDER = ("character", "copyright", "artist", "general", "meta", "rating")
 
 
-def _image_ids_json(conn: sqlite3.Connection, image_ids: Iterable[int]) -> str:
+def _image_ids(image_ids: Iterable[int]) -> list[int]:
     ids = sorted({int(i) for i in image_ids})
     if not ids:
         raise TagEditError("no images given: select at least one image to edit")
-    return json.dumps(ids)
+    return ids
 
 
 def _names(names: str | Iterable[str]) -> list[str]:
@@ -70,16 +70,12 @@ def add_tags(
 
     Returns the edit id, or None when every image already had every tag from `source`.
     """
-    tag_names, images = _names(names), _image_ids_json(conn, image_ids)
+    tag_names, images = _names(names), _image_ids(image_ids)
     with transaction(conn):
         rec = start_edit(conn, "add", f"add {', '.join(tag_names)}")
         tag_ids = [ensure_tag(conn, n, recorder=rec) for n in tag_names]
-        rec.add_image_tags(
-            "SELECT i.value AS image_id, t.value AS tag_id, ? AS source, NULL AS score "
-            "FROM json_each(?) i, json_each(?) t WHERE i.value IN (SELECT id FROM images)",
-            [source, images, json.dumps(tag_ids)],
-        )
-        return _finish(rec, f"on {_count(images)} images")
+        rec.add_pairs(images, tag_ids, source)
+        return _finish(rec, f"on {len(images)} images")
 
 
 def remove_tags(
@@ -93,36 +89,27 @@ def remove_tags(
 
     Returns the edit id, or None when none of the images had them.
     """
-    tag_names, images = _names(names), _image_ids_json(conn, image_ids)
+    tag_names, images = _names(names), _image_ids(image_ids)
     with transaction(conn):
         tag_ids = [i for n in tag_names for i in resolve_ids(conn, n)]
         rec = start_edit(conn, "remove", f"remove {', '.join(tag_names)}")
-        where = (
-            "image_id IN (SELECT value FROM json_each(?)) "
-            "AND tag_id IN (SELECT value FROM json_each(?))"
-        )
-        params: list[object] = [images, json.dumps(tag_ids)]
-        if sources is not None:
-            where += " AND source IN (SELECT value FROM json_each(?))"
-            params.append(json.dumps(list(sources)))
-        rec.remove_image_tags(where, params)
-        return _finish(rec, f"on {_count(images)} images")
+        rec.remove_pairs(images, tag_ids, sources)
+        return _finish(rec, f"on {len(images)} images")
 
 
 def replace_tag(
     conn: sqlite3.Connection, image_ids: Iterable[int], old: str, new: str
 ) -> int | None:
     """On these images, tag `old` becomes `new` (same source and score). Returns the edit id."""
-    images = _image_ids_json(conn, image_ids)
+    images = _image_ids(image_ids)
     with transaction(conn):
         old_id = require_tag(conn, old)
         rec = start_edit(conn, "replace", f"replace {normalize_tag(old)} -> {normalize_tag(new)}")
         new_id = ensure_tag(conn, new, recorder=rec)
         if new_id == old_id:
             raise TagEditError(f"{old!r} and {new!r} are the same tag: nothing to replace")
-        _move_image_tags(rec, old_id, new_id, "image_id IN (SELECT value FROM json_each(?))",
-                         [images])
-        return _finish(rec, f"on {_count(images)} images")
+        rec.move_tag(old_id, new_id, images)
+        return _finish(rec, f"on {len(images)} images")
 
 
 def merge_tags(conn: sqlite3.Connection, keep: str, gone: str) -> int:
@@ -135,60 +122,14 @@ def merge_tags(conn: sqlite3.Connection, keep: str, gone: str) -> int:
         keep_id, gone_id = require_tag(conn, keep), require_tag(conn, gone)
         if keep_id == gone_id:
             raise VocabularyError(f"{keep!r} and {gone!r} are already the same tag")
-        gone_row = conn.execute(
-            "SELECT id, name, category FROM tags WHERE id = ?", (gone_id,)
-        ).fetchone()
-        keep_name = conn.execute("SELECT name FROM tags WHERE id = ?", (keep_id,)).fetchone()[0]
-        rec = start_edit(conn, "merge", f"merge {gone_row[1]} into {keep_name}")
-        _move_image_tags(rec, gone_id, keep_id, "1", [])
-        _move_vocabulary(rec, gone_id, keep_id)
-        rec.delete_vocab("tags", "id = ?", [gone_id])
-        rec.insert_vocab("tag_aliases", {"alias": gone_row[1], "tag_id": keep_id})
+        gone_name, _ = vocabrows.name_and_category(conn, gone_id)
+        keep_name, _ = vocabrows.name_and_category(conn, keep_id)
+        rec = start_edit(conn, "merge", f"merge {gone_name} into {keep_name}")
+        rec.move_tag(gone_id, keep_id)
+        rec.move_vocabulary(gone_id, keep_id)
+        rec.drop_tag(gone_id)
+        rec.insert_vocab("tag_aliases", {"alias": gone_name, "tag_id": keep_id})
         return rec.id
-
-
-def _move_image_tags(
-    rec: EditRecorder, old_id: int, new_id: int, image_where: str, params: list[object]
-) -> None:
-    rec.add_image_tags(
-        f"SELECT image_id, ? AS tag_id, source, score FROM image_tags "
-        f"WHERE tag_id = ? AND {image_where}",
-        [new_id, old_id, *params],
-    )
-    rec.remove_image_tags(f"tag_id = ? AND {image_where}", [old_id, *params])
-
-
-def _move_vocabulary(rec: EditRecorder, gone_id: int, keep_id: int) -> None:
-    conn = rec.conn
-    aliases = conn.execute("SELECT alias FROM tag_aliases WHERE tag_id = ?", (gone_id,)).fetchall()
-    rec.delete_vocab("tag_aliases", "tag_id = ?", [gone_id])
-    for (alias,) in aliases:
-        rec.insert_vocab("tag_aliases", {"alias": alias, "tag_id": keep_id})
-    pairs = conn.execute(
-        "SELECT tag_id, implied_id FROM tag_implications WHERE tag_id = ? OR implied_id = ?",
-        (gone_id, gone_id),
-    ).fetchall()
-    rec.delete_vocab("tag_implications", "tag_id = ? OR implied_id = ?", [gone_id, gone_id])
-    for tag_id, implied_id in pairs:
-        row = {
-            "tag_id": keep_id if tag_id == gone_id else tag_id,
-            "implied_id": keep_id if implied_id == gone_id else implied_id,
-        }
-        if row["tag_id"] != row["implied_id"] and not conn.execute(
-            "SELECT 1 FROM tag_implications WHERE tag_id = ? AND implied_id = ?",
-            (row["tag_id"], row["implied_id"]),
-        ).fetchone():
-            rec.insert_vocab("tag_implications", row)
-    translations = conn.execute(
-        "SELECT lang, name FROM tag_translations WHERE tag_id = ?", (gone_id,)
-    ).fetchall()
-    rec.delete_vocab("tag_translations", "tag_id = ?", [gone_id])
-    for lang, name in translations:
-        if not conn.execute(
-            "SELECT 1 FROM tag_translations WHERE tag_id = ? AND lang = ? AND name = ?",
-            (keep_id, lang, name),
-        ).fetchone():
-            rec.insert_vocab("tag_translations", {"tag_id": keep_id, "lang": lang, "name": name})
 
 
 def apply_implications(
@@ -199,31 +140,10 @@ def apply_implications(
     An image tagged `zero_suit_samus` gets `samus_aran` and `metroid` unless it has them
     from some source already. Returns the edit id, or None when nothing was missing.
     """
-    image_filter, params = "", []
-    if image_ids is not None:
-        image_filter = "AND it.image_id IN (SELECT value FROM json_each(?))"
-        params.append(_image_ids_json(conn, image_ids))
+    images = None if image_ids is None else _image_ids(image_ids)
     with transaction(conn):
         rec = start_edit(conn, "implied", "apply implications")
-        # A recursive CTE cannot feed the recorder's INSERT ... SELECT, so stage the closure.
-        conn.execute("DROP TABLE IF EXISTS temp.implication_closure")
-        conn.execute(
-            "CREATE TEMP TABLE implication_closure AS WITH RECURSIVE c(tag_id, implied_id) AS "
-            "(SELECT tag_id, implied_id FROM tag_implications UNION "
-            "SELECT c.tag_id, i.implied_id FROM c JOIN tag_implications i ON i.tag_id = "
-            "c.implied_id) SELECT DISTINCT tag_id, implied_id FROM c"
-        )
-        try:
-            rec.add_image_tags(
-                "SELECT DISTINCT it.image_id, c.implied_id AS tag_id, 'implied' AS source, "
-                "NULL AS score FROM image_tags it "
-                "JOIN temp.implication_closure c ON c.tag_id = it.tag_id "
-                f"WHERE NOT EXISTS (SELECT 1 FROM image_tags x WHERE x.image_id = it.image_id "
-                f"AND x.tag_id = c.implied_id) {image_filter}",
-                params,
-            )
-        finally:
-            conn.execute("DROP TABLE temp.implication_closure")
+        rec.add_implied(images)
         return _finish(rec, "")
 
 
@@ -243,33 +163,15 @@ def tags_for_sidecar(
     """
     ids = sorted({int(i) for i in image_ids})
     out: dict[int, list[str]] = {i: [] for i in ids}
-    if not ids:
-        return out
-    rank = " ".join(f"WHEN '{c}' THEN {n}" for n, c in enumerate(CAPTION_CATEGORY_ORDER))
-    rows = conn.execute(
-        "SELECT it.image_id, t.name, t.category, "
-        "MAX(CASE WHEN it.source LIKE 'model:%' THEN it.score ELSE 2.0 END) AS weight "
-        "FROM image_tags it JOIN tags t ON t.id = it.tag_id "
-        "WHERE it.image_id IN (SELECT value FROM json_each(?)) "
-        "AND (it.source IN ('user', 'sidecar') OR (it.source LIKE 'model:%' "
-        "AND (? IS NULL OR it.score IS NULL OR it.score >= ?))) "
-        "AND (? OR t.category <> 'rating') "
-        f"GROUP BY it.image_id, t.id ORDER BY it.image_id, CASE t.category {rank} ELSE 9 END, "
-        "weight DESC, t.name",
-        (json.dumps(ids), min_model_score, min_model_score, int(include_rating)),
-    ).fetchall()
-    for image_id, name, _category, _weight in rows:
-        out[int(image_id)].append(name)
+    for image_id, name in imagetags.caption_names(
+        conn, ids, CAPTION_CATEGORY_ORDER, include_rating=include_rating,
+        min_model_score=min_model_score,
+    ):
+        out[image_id].append(name)
     return out
-
-
-def _count(images_json: str) -> int:
-    return len(json.loads(images_json))
 
 
 def _finish(rec: EditRecorder, suffix: str) -> int | None:
     if suffix:
-        rec.conn.execute(
-            "UPDATE tag_edits SET summary = summary || ' ' || ? WHERE id = ?", (suffix, rec.id)
-        )
+        tagedits.append_summary(rec.conn, rec.id, suffix)
     return finish_edit(rec)

@@ -20,17 +20,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from illudex.catalog import tagrows
+from illudex.errors import InvalidInput
 from illudex.tags.history import TagEditError, transaction
+from illudex.tags.names import check_category, ensure_tag, normalize_tag
 from illudex.tags.vocabulary import (
     add_alias,
     add_implication,
     add_translation,
-    check_category,
-    ensure_tag,
     list_aliases,
     list_implications,
     list_translations,
-    normalize_tag,
 )
 
 KINDS = ("tags", "aliases", "implications", "translations")
@@ -53,12 +53,12 @@ class ImportReport:
 
 def _check_kind(kind: str) -> None:
     if kind not in KINDS:
-        raise ValueError(f"unknown vocabulary kind {kind!r}: use one of {KINDS}")
+        raise InvalidInput(f"unknown vocabulary kind {kind!r}: use one of {KINDS}")
 
 
 def _set_tag(conn: sqlite3.Connection, name: str, category: str) -> None:
     tag_id = ensure_tag(conn, name, category)
-    conn.execute("UPDATE tags SET category = ? WHERE id = ?", (check_category(category), tag_id))
+    tagrows.set_category(conn, tag_id, check_category(category))
 
 
 APPLY: dict[str, Callable[..., object]] = {
@@ -75,7 +75,7 @@ def _pick_columns(kind: str, header: list[str], path: Path) -> list[str]:
     for choices in COLUMNS[kind]:
         found = next((c for c in choices if c in lowered), None)
         if found is None:
-            raise ValueError(
+            raise InvalidInput(
                 f"{path}: no column {' or '.join(choices)!s} for {kind}; the header has "
                 f"{', '.join(lowered) or 'nothing'}"
             )
@@ -134,10 +134,7 @@ def export_csv(conn: sqlite3.Connection, path: str | Path, kind: str) -> int:
 
 def _export_rows(conn: sqlite3.Connection, kind: str) -> tuple[list[str], list[tuple]]:
     if kind == "tags":
-        rows = conn.execute(
-            "SELECT name, category, image_count FROM tags ORDER BY image_count DESC, name"
-        ).fetchall()
-        return ["name", "category", "post_count"], [tuple(r) for r in rows]
+        return ["name", "category", "post_count"], list(tagrows.by_image_count(conn))
     if kind == "aliases":
         return ["antecedent_name", "consequent_name"], list_aliases(conn)
     if kind == "implications":
@@ -147,9 +144,8 @@ def _export_rows(conn: sqlite3.Connection, kind: str) -> tuple[list[str], list[t
 
 def export_json(conn: sqlite3.Connection, path: str | Path) -> dict:
     """Write the whole vocabulary as one JSON document; returns it."""
-    tags = conn.execute("SELECT name, category FROM tags ORDER BY name").fetchall()
     data = {
-        "tags": [{"name": r[0], "category": r[1]} for r in tags],
+        "tags": [{"name": n, "category": c} for n, c in tagrows.by_name(conn)],
         "aliases": dict(list_aliases(conn)),
         "implications": [list(p) for p in list_implications(conn)],
         "translations": [
@@ -165,9 +161,10 @@ def import_json(conn: sqlite3.Connection, path: str | Path) -> dict[str, ImportR
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not valid JSON ({exc}); expected an export_json file") from None
+        raise InvalidInput(f"{path}: not valid JSON ({exc}); expected an export_json file"
+                           ) from None
     if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a JSON object with tags/aliases/implications")
+        raise InvalidInput(f"{path}: expected a JSON object with tags/aliases/implications")
     parts = {kind: _json_part(data, kind, path) for kind in KINDS}
     return {
         kind: _apply_rows(conn, kind, ((n + 1, row, None) for n, row in enumerate(rows)),
@@ -186,10 +183,10 @@ def _json_part(data: dict, kind: str, path: str | Path) -> list[list[str] | Valu
     part = data.get(kind, {} if kind == "aliases" else [])
     if kind == "aliases":
         if not isinstance(part, dict):
-            raise ValueError(f"{path}: \"aliases\" must be an object {{alias: tag}}")
+            raise InvalidInput(f"{path}: \"aliases\" must be an object {{alias: tag}}")
         part = [[alias, tag] for alias, tag in part.items()]
     elif not isinstance(part, list):
-        raise ValueError(f"{path}: \"{kind}\" must be a list")
+        raise InvalidInput(f"{path}: \"{kind}\" must be a list")
     return [_json_entry(kind, entry) for entry in part]
 
 

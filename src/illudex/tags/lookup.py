@@ -17,8 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from illudex.catalog import tagrows
+from illudex.catalog.db import catalog_path
 from illudex.catalog.tagrows import normalise
-from illudex.tags.vocabulary import Tag
+from illudex.tags.names import Tag
 
 RANKS = {"exact": 3.0, "prefix": 2.0, "substring": 1.0, "fuzzy": 0.0}
 MAX_CANDIDATES = 2000  # prefix/substring hits examined per query (short queries hit many)
@@ -54,19 +56,11 @@ class LookupIndex:
 
     @classmethod
     def load(cls, conn: sqlite3.Connection) -> LookupIndex:
-        tags = {
-            int(r[0]): Tag(int(r[0]), r[1], r[2], int(r[3]))
-            for r in conn.execute("SELECT id, name, category, image_count FROM tags")
-        }
+        tags = {r[0]: Tag(*r) for r in tagrows.all_tags(conn)}
         rows = [(t.name, t.id, "name") for t in tags.values()]
-        rows += [
-            (r[0], int(r[1]), "alias")
-            for r in conn.execute("SELECT alias, tag_id FROM tag_aliases")
-        ]
-        rows += [
-            (r[0], int(r[1]), "translation")
-            for r in conn.execute("SELECT DISTINCT name, tag_id FROM tag_translations")
-        ]
+        rows += [(alias, tag_id, "alias") for alias, tag_id in tagrows.alias_rows(conn)]
+        rows += [(name, tag_id, "translation")
+                 for name, tag_id in tagrows.translation_rows(conn)]
         return cls(rows, tags)
 
     def popularity(self, tag_id: int) -> float:
@@ -138,8 +132,8 @@ _cache_lock = threading.Lock()
 
 def lookup_index(conn: sqlite3.Connection) -> LookupIndex:
     """The in-memory index for this catalog's current vocabulary (cached)."""
-    version = conn.execute("SELECT vocab_version FROM search_state").fetchone()[0]
-    path = next((r[2] for r in conn.execute("PRAGMA database_list") if r[1] == "main"), "")
+    version = tagrows.vocab_version(conn)
+    path = catalog_path(conn)
     key = (path or f"memory:{id(conn)}", int(version))
     with _cache_lock:
         index = _cache.get(key)

@@ -7,36 +7,69 @@ step, and a chain that would loop is refused. An implication `a -> b` says every
 tagged `a` is also `b` (`zero_suit_samus -> samus_aran -> metroid`); search applies them
 at query time, `illudex.tags.edits.apply_implications` writes them onto images.
 Translations are names in other languages (`艦これ`, `舰队收藏`), searchable like aliases.
+What a name means (booru form, categories, resolving through aliases) is `tags.names`;
+a tag that becomes an alias of another is merged into it (`tags.edits.merge_tags`), and
+renaming is such a merge into a fresh tag.
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from illudex.catalog import tagedits, tagrows, vocabrows
 from illudex.catalog.tagrows import normalise
-from illudex.tags.history import EditRecorder, TagEditError, start_edit, transaction
+from illudex.tags.edits import merge_tags
+from illudex.tags.history import start_edit, transaction
+from illudex.tags.names import (
+    CATEGORIES,
+    Tag,
+    VocabularyError,
+    check_category,
+    ensure_tag,
+    normalize_tag,
+    require_tag,
+    resolve,
+    resolve_ids,
+    tag_from_row,
+    tags_by_id,
+)
 
-CATEGORIES = ("general", "character", "copyright", "artist", "meta", "rating")
-# Danbooru's numeric categories, as found in its CSV exports.
-DANBOORU_CATEGORIES = {0: "general", 1: "artist", 3: "copyright", 4: "character", 5: "meta"}
-SOURCE_KINDS = ("user", "sidecar", "model", "implied")
-
-
-class VocabularyError(TagEditError):
-    """A vocabulary change that cannot be made (bad name, cycle, unknown tag ...)."""
-
-
-@dataclass(frozen=True)
-class Tag:
-    """A canonical tag and the number of images that carry it (from any source)."""
-
-    id: int
-    name: str
-    category: str
-    count: int
+# The names layer is part of the vocabulary's face: callers may take it from here.
+__all__ = [
+    "CATEGORIES",
+    "Impact",
+    "Tag",
+    "TagDetail",
+    "VocabularyError",
+    "add_alias",
+    "add_implication",
+    "add_translation",
+    "alias_impact",
+    "check_category",
+    "delete_tag",
+    "ensure_tag",
+    "get_tag",
+    "implication_impact",
+    "implied_closure",
+    "implying_closure",
+    "list_aliases",
+    "list_implications",
+    "list_tags",
+    "list_translations",
+    "normalize_tag",
+    "remove_alias",
+    "remove_implication",
+    "remove_translation",
+    "rename_tag",
+    "require_tag",
+    "resolve",
+    "resolve_ids",
+    "set_category",
+    "tagged_images",
+    "tags_by_id",
+]
 
 
 @dataclass(frozen=True)
@@ -51,35 +84,7 @@ class TagDetail:
     sources: dict[str, int] = field(default_factory=dict)  # 'user'|'sidecar'|'model'|... -> n
 
 
-def normalize_tag(name: str) -> str:
-    """Booru form of a name: trimmed, lower case, runs of spaces as one underscore.
-
-    Raises VocabularyError for a name that is empty once trimmed.
-    """
-    out = normalise(name)
-    if not out:
-        raise VocabularyError(f"empty tag name {name!r}: give at least one character")
-    return out
-
-
-def check_category(category: str) -> str:
-    """A valid category name, or VocabularyError listing the valid ones."""
-    value = category.strip().lower()
-    if value.isdigit() and int(value) in DANBOORU_CATEGORIES:
-        return DANBOORU_CATEGORIES[int(value)]
-    if value not in CATEGORIES:
-        raise VocabularyError(f"unknown tag category {category!r}: use one of {CATEGORIES}")
-    return value
-
-
 # -- reading -------------------------------------------------------------------------
-
-
-def _tag(row: Sequence) -> Tag:
-    return Tag(int(row[0]), row[1], row[2], int(row[3]))
-
-
-_TAG_COLUMNS = "t.id, t.name, t.category, t.image_count"
 
 
 def list_tags(
@@ -96,63 +101,13 @@ def list_tags(
 
     `contains` keeps the tags whose name holds that text anywhere (booru form).
     """
-    where, params = ["t.image_count >= ?"], [min_count]
-    if contains and normalise(contains):
-        where.append("instr(t.name, ?) > 0")
-        params.append(normalise(contains))
-    if category is not None:
-        where.append("t.category = ?")
-        params.append(check_category(category))
+    wanted = None if category is None else check_category(category)
     if order not in ("count", "name"):
         raise VocabularyError(f"unknown tag order {order!r}: use 'count' or 'name'")
-    order_sql = "t.image_count DESC, t.name" if order == "count" else "t.name"
-    rows = conn.execute(
-        f"SELECT {_TAG_COLUMNS} FROM tags t WHERE {' AND '.join(where)} "
-        f"ORDER BY {order_sql} LIMIT ? OFFSET ?",
-        [*params, -1 if limit is None else limit, offset],
-    ).fetchall()
-    return [_tag(r) for r in rows]
-
-
-def tags_by_id(conn: sqlite3.Connection, ids: Iterable[int]) -> dict[int, Tag]:
-    """The tags with these ids (missing ids are left out)."""
-    wanted = list(dict.fromkeys(ids))
-    out: dict[int, Tag] = {}
-    for start in range(0, len(wanted), 900):
-        chunk = wanted[start : start + 900]
-        marks = ",".join("?" * len(chunk))
-        for row in conn.execute(f"SELECT {_TAG_COLUMNS} FROM tags t WHERE id IN ({marks})", chunk):
-            out[int(row[0])] = _tag(row)
-    return out
-
-
-def resolve_ids(conn: sqlite3.Connection, name: str) -> list[int]:
-    """Canonical tag ids a name means: the tag itself, an alias's tag, or translations' tags.
-
-    Usually one id; a translation shared by several tags gives all of them (most used
-    first); an unknown name gives [].
-    """
-    key = normalise(name)
-    if not key:
-        return []
-    row = conn.execute("SELECT id FROM tags WHERE name = ?", (key,)).fetchone()
-    if row:
-        return [int(row[0])]
-    row = conn.execute("SELECT tag_id FROM tag_aliases WHERE alias = ?", (key,)).fetchone()
-    if row:
-        return [int(row[0])]
-    rows = conn.execute(
-        "SELECT DISTINCT tt.tag_id FROM tag_translations tt JOIN tags t ON t.id = tt.tag_id "
-        "WHERE tt.name = ? ORDER BY t.image_count DESC",
-        (key,),
-    ).fetchall()
-    return [int(r[0]) for r in rows]
-
-
-def resolve(conn: sqlite3.Connection, name: str) -> Tag | None:
-    """The canonical tag a name (tag, alias or translation) means, or None."""
-    ids = resolve_ids(conn, name)
-    return tags_by_id(conn, ids[:1]).get(ids[0]) if ids else None
+    rows = vocabrows.list_tags(conn, min_count=min_count, contains=normalise(contains or ""),
+                               category=wanted, by_name=order == "name", limit=limit,
+                               offset=offset)
+    return [tag_from_row(r) for r in rows]
 
 
 def get_tag(conn: sqlite3.Connection, name_or_id: str | int) -> TagDetail | None:
@@ -163,75 +118,23 @@ def get_tag(conn: sqlite3.Connection, name_or_id: str | int) -> TagDetail | None
         tag = resolve(conn, name_or_id)
     if tag is None:
         return None
-    one = (tag.id,)
-    aliases = conn.execute(
-        "SELECT alias FROM tag_aliases WHERE tag_id = ? ORDER BY alias", one
-    ).fetchall()
-    implies = conn.execute(
-        "SELECT t.name FROM tag_implications i JOIN tags t ON t.id = i.implied_id "
-        "WHERE i.tag_id = ? ORDER BY t.name",
-        one,
-    ).fetchall()
-    implied_by = conn.execute(
-        "SELECT t.name FROM tag_implications i JOIN tags t ON t.id = i.tag_id "
-        "WHERE i.implied_id = ? ORDER BY t.name",
-        one,
-    ).fetchall()
-    translations = conn.execute(
-        "SELECT lang, name FROM tag_translations WHERE tag_id = ? ORDER BY lang, name", one
-    ).fetchall()
-    sources = conn.execute(
-        "SELECT CASE WHEN source LIKE 'model:%' THEN 'model' ELSE source END AS kind, "
-        "COUNT(DISTINCT image_id) FROM image_tags WHERE tag_id = ? GROUP BY kind",
-        one,
-    ).fetchall()
     return TagDetail(
         tag=tag,
-        aliases=tuple(r[0] for r in aliases),
-        implies=tuple(r[0] for r in implies),
-        implied_by=tuple(r[0] for r in implied_by),
-        translations=tuple((r[0], r[1]) for r in translations),
-        sources={r[0]: int(r[1]) for r in sources},
+        aliases=tuple(vocabrows.aliases_of(conn, tag.id)),
+        implies=tuple(vocabrows.implies(conn, tag.id)),
+        implied_by=tuple(vocabrows.implied_by(conn, tag.id)),
+        translations=tuple(vocabrows.translations_of(conn, tag.id)),
+        sources=vocabrows.source_counts(conn, tag.id),
     )
 
 
 # -- tags ----------------------------------------------------------------------------
 
 
-def ensure_tag(
-    conn: sqlite3.Connection,
-    name: str,
-    category: str | None = None,
-    *,
-    recorder: EditRecorder | None = None,
-) -> int:
-    """Id of the canonical tag `name` means (through aliases), creating it if unknown.
-
-    A new tag gets `category` (default general); an existing one keeps its own.
-    """
-    ids = resolve_ids(conn, name)
-    if ids:
-        return ids[0]
-    row = {"name": normalize_tag(name), "category": check_category(category or "general")}
-    cur = conn.execute("INSERT INTO tags (name, category) VALUES (?, ?)", tuple(row.values()))
-    row["id"] = int(cur.lastrowid)
-    if recorder is not None:
-        recorder.vocab("+", "tags", row)
-    return row["id"]
-
-
-def require_tag(conn: sqlite3.Connection, name: str) -> int:
-    """Id of the tag `name` means, or VocabularyError naming it."""
-    ids = resolve_ids(conn, name)
-    if not ids:
-        raise VocabularyError(f"no tag named {name!r}: check the spelling with tags.lookup.find")
-    return ids[0]
-
-
 def set_category(conn: sqlite3.Connection, name: str, category: str) -> Tag:
     """Set a tag's category; returns the updated tag."""
     tag_id = require_tag(conn, name)
-    conn.execute("UPDATE tags SET category = ? WHERE id = ?", (check_category(category), tag_id))
+    tagrows.set_category(conn, tag_id, check_category(category))
     return tags_by_id(conn, [tag_id])[tag_id]
 
 
@@ -250,36 +153,26 @@ def add_alias(conn: sqlite3.Connection, alias: str, target: str) -> int | None:
     with transaction(conn):
         target_ids = resolve_ids(conn, target)
         target_id = target_ids[0] if target_ids else ensure_tag(conn, target)
-        target_name = conn.execute("SELECT name FROM tags WHERE id = ?", (target_id,)).fetchone()
-        if name == target_name[0]:
+        target_name, _ = vocabrows.name_and_category(conn, target_id)
+        if name == target_name:
             raise VocabularyError(
                 f"alias loop: {target!r} already means {name!r}; "
                 f"an alias {name!r} -> {target!r} would point back at itself"
             )
-        if conn.execute("SELECT 1 FROM tags WHERE name = ?", (name,)).fetchone():
-            from illudex.tags.edits import merge_tags  # merging is an undoable batch edit
-
-            return merge_tags(conn, target_name[0], name)
-        conn.execute(
-            "INSERT INTO tag_aliases (alias, tag_id) VALUES (?, ?) "
-            "ON CONFLICT (alias) DO UPDATE SET tag_id = excluded.tag_id",
-            (name, target_id),
-        )
+        if vocabrows.tag_named(conn, name) is not None:
+            return merge_tags(conn, target_name, name)
+        vocabrows.set_alias(conn, name, target_id)
     return None
 
 
 def remove_alias(conn: sqlite3.Connection, alias: str) -> bool:
     """Forget an alias; True if there was one."""
-    cur = conn.execute("DELETE FROM tag_aliases WHERE alias = ?", (normalise(alias),))
-    return cur.rowcount > 0
+    return vocabrows.delete_alias(conn, normalise(alias))
 
 
 def list_aliases(conn: sqlite3.Connection) -> list[tuple[str, str]]:
     """Every (alias, canonical tag name), sorted by alias."""
-    rows = conn.execute(
-        "SELECT a.alias, t.name FROM tag_aliases a JOIN tags t ON t.id = a.tag_id ORDER BY a.alias"
-    ).fetchall()
-    return [(r[0], r[1]) for r in rows]
+    return vocabrows.alias_pairs(conn)
 
 
 # -- implications ----------------------------------------------------------------------
@@ -287,24 +180,12 @@ def list_aliases(conn: sqlite3.Connection) -> list[tuple[str, str]]:
 
 def implied_closure(conn: sqlite3.Connection, tag_ids: Iterable[int]) -> set[int]:
     """These tags and every tag they imply, transitively."""
-    return _closure(conn, tag_ids, "implied_id", "tag_id")
+    return vocabrows.closure(conn, tag_ids, implied=True)
 
 
 def implying_closure(conn: sqlite3.Connection, tag_ids: Iterable[int]) -> set[int]:
     """These tags and every tag that implies one of them, transitively."""
-    return _closure(conn, tag_ids, "tag_id", "implied_id")
-
-
-def _closure(conn: sqlite3.Connection, tag_ids: Iterable[int], take: str, via: str) -> set[int]:
-    seeds = sorted(set(tag_ids))
-    if not seeds:
-        return set()
-    rows = conn.execute(
-        "WITH RECURSIVE c(id) AS (SELECT value FROM json_each(?) UNION "
-        f"SELECT i.{take} FROM tag_implications i JOIN c ON i.{via} = c.id) SELECT id FROM c",
-        (json.dumps(seeds),),
-    ).fetchall()
-    return {int(r[0]) for r in rows}
+    return vocabrows.closure(conn, tag_ids, implied=False)
 
 
 def add_implication(conn: sqlite3.Connection, name: str, implied: str) -> None:
@@ -321,10 +202,7 @@ def add_implication(conn: sqlite3.Connection, name: str, implied: str) -> None:
                 f"implication loop: {implied!r} already implies {name!r}, so "
                 f"{name!r} -> {implied!r} would make them imply each other"
             )
-        conn.execute(
-            "INSERT OR IGNORE INTO tag_implications (tag_id, implied_id) VALUES (?, ?)",
-            (tag_id, implied_id),
-        )
+        vocabrows.insert_implication(conn, tag_id, implied_id)
 
 
 def remove_implication(conn: sqlite3.Connection, name: str, implied: str) -> bool:
@@ -332,20 +210,12 @@ def remove_implication(conn: sqlite3.Connection, name: str, implied: str) -> boo
     ids, implied_ids = resolve_ids(conn, name), resolve_ids(conn, implied)
     if not ids or not implied_ids:
         return False
-    cur = conn.execute(
-        "DELETE FROM tag_implications WHERE tag_id = ? AND implied_id = ?",
-        (ids[0], implied_ids[0]),
-    )
-    return cur.rowcount > 0
+    return vocabrows.delete_implication(conn, ids[0], implied_ids[0])
 
 
 def list_implications(conn: sqlite3.Connection) -> list[tuple[str, str]]:
     """Every direct (tag, implied tag) by name, sorted."""
-    rows = conn.execute(
-        "SELECT a.name, b.name FROM tag_implications i JOIN tags a ON a.id = i.tag_id "
-        "JOIN tags b ON b.id = i.implied_id ORDER BY a.name, b.name"
-    ).fetchall()
-    return [(r[0], r[1]) for r in rows]
+    return vocabrows.implication_pairs(conn)
 
 
 # -- translations ----------------------------------------------------------------------
@@ -358,10 +228,7 @@ def add_translation(conn: sqlite3.Connection, name: str, lang: str, text: str) -
         raise VocabularyError("empty language code: give one such as 'ja' or 'zh'")
     with transaction(conn):
         tag_id = ensure_tag(conn, name)
-        conn.execute(
-            "INSERT OR IGNORE INTO tag_translations (tag_id, lang, name) VALUES (?, ?, ?)",
-            (tag_id, lang_code, normalize_tag(text)),
-        )
+        vocabrows.insert_translation(conn, tag_id, lang_code, normalize_tag(text))
 
 
 def remove_translation(conn: sqlite3.Connection, name: str, lang: str, text: str) -> bool:
@@ -369,20 +236,12 @@ def remove_translation(conn: sqlite3.Connection, name: str, lang: str, text: str
     ids = resolve_ids(conn, name)
     if not ids:
         return False
-    cur = conn.execute(
-        "DELETE FROM tag_translations WHERE tag_id = ? AND lang = ? AND name = ?",
-        (ids[0], lang.strip().lower(), normalise(text)),
-    )
-    return cur.rowcount > 0
+    return vocabrows.delete_translation(conn, ids[0], lang.strip().lower(), normalise(text))
 
 
 def list_translations(conn: sqlite3.Connection) -> list[tuple[str, str, str]]:
     """Every (tag name, lang, translated name), sorted."""
-    rows = conn.execute(
-        "SELECT t.name, tt.lang, tt.name FROM tag_translations tt JOIN tags t ON t.id = tt.tag_id "
-        "ORDER BY t.name, tt.lang, tt.name"
-    ).fetchall()
-    return [(r[0], r[1], r[2]) for r in rows]
+    return vocabrows.translation_triples(conn)
 
 
 # -- what a change would do, and whole-tag edits -------------------------------------------
@@ -400,25 +259,14 @@ class Impact:
     replaces: str | None = None
 
 
-def _tagged_count(conn: sqlite3.Connection, tag_id: int) -> int:
-    row = conn.execute(
-        "SELECT COUNT(DISTINCT image_id) FROM image_tags WHERE tag_id = ?", (tag_id,)
-    ).fetchone()
-    return int(row[0])
-
-
 def alias_impact(conn: sqlite3.Connection, alias: str, target: str) -> Impact:
     """What `add_alias(alias, target)` would do. Raises VocabularyError for an unknown target."""
     name, target_id = normalize_tag(alias), require_tag(conn, target)
-    gone = conn.execute("SELECT id FROM tags WHERE name = ?", (name,)).fetchone()
-    if gone is not None and int(gone[0]) != target_id:  # a tag of its own: merged
-        return Impact(pictures=_tagged_count(conn, int(gone[0])))
-    old = conn.execute(
-        "SELECT t.name FROM tag_aliases a JOIN tags t ON t.id = a.tag_id "
-        "WHERE a.alias = ? AND a.tag_id <> ?",
-        (name, target_id),
-    ).fetchone()
-    return Impact(pictures=0, replaces=f"{name} → {old[0]}" if old else None)
+    gone = vocabrows.tag_named(conn, name)
+    if gone is not None and gone != target_id:  # a tag of its own: merged
+        return Impact(pictures=vocabrows.pictures_with(conn, gone))
+    old = vocabrows.alias_elsewhere(conn, name, target_id)
+    return Impact(pictures=0, replaces=f"{name} → {old}" if old else None)
 
 
 def implication_impact(conn: sqlite3.Connection, name: str, implied: str) -> Impact:
@@ -429,15 +277,8 @@ def implication_impact(conn: sqlite3.Connection, name: str, implied: str) -> Imp
     """
     tag_id, implied_id = require_tag(conn, name), require_tag(conn, implied)
     sources = sorted(implying_closure(conn, [tag_id]))
-    have = implying_closure(conn, [implied_id])  # pictures that match `implied` today
-    marks = ",".join("?" * len(sources))
-    row = conn.execute(
-        f"SELECT COUNT(DISTINCT image_id) FROM image_tags WHERE tag_id IN ({marks}) "
-        "AND image_id NOT IN (SELECT image_id FROM image_tags WHERE tag_id IN "
-        f"({','.join('?' * len(have))}))",
-        [*sources, *sorted(have)],
-    ).fetchone()
-    return Impact(pictures=int(row[0]))
+    have = sorted(implying_closure(conn, [implied_id]))  # what matches `implied` today
+    return Impact(pictures=vocabrows.count_newly_matching(conn, sources, have))
 
 
 def tagged_images(conn: sqlite3.Connection, name: str) -> list[int]:
@@ -445,10 +286,7 @@ def tagged_images(conn: sqlite3.Connection, name: str) -> list[int]:
     ids = resolve_ids(conn, name)
     if not ids:
         return []
-    rows = conn.execute(
-        "SELECT DISTINCT image_id FROM image_tags WHERE tag_id = ? ORDER BY image_id", (ids[0],)
-    ).fetchall()
-    return [int(r[0]) for r in rows]
+    return vocabrows.images_with(conn, ids[0])
 
 
 def rename_tag(conn: sqlite3.Connection, old: str, new: str) -> int:
@@ -456,13 +294,10 @@ def rename_tag(conn: sqlite3.Connection, old: str, new: str) -> int:
 
     Raises VocabularyError when the new name is already a tag (merge them instead).
     """
-    from illudex.tags.edits import merge_tags  # the move is a merge into a fresh tag
-
     new_name = normalize_tag(new)
     with transaction(conn):
         tag_id = require_tag(conn, old)
-        old_name, category = conn.execute(
-            "SELECT name, category FROM tags WHERE id = ?", (tag_id,)).fetchone()
+        old_name, category = vocabrows.name_and_category(conn, tag_id)
         if resolve_ids(conn, new_name) and new_name != old_name:
             taken = tags_by_id(conn, resolve_ids(conn, new_name)[:1])
             raise VocabularyError(
@@ -470,15 +305,13 @@ def rename_tag(conn: sqlite3.Connection, old: str, new: str) -> int:
                 f"{next(iter(taken.values())).name!r}: merge the two tags instead")
         if new_name == old_name:
             raise VocabularyError(f"{old_name!r} already has that name")
-        conn.execute("DELETE FROM tag_aliases WHERE alias = ?", (new_name,))
-        cur = conn.execute("INSERT INTO tags (name, category) VALUES (?, ?)", (new_name, category))
-        row = {"id": int(cur.lastrowid), "name": new_name, "category": category}
+        vocabrows.delete_alias(conn, new_name)
+        row = {"id": vocabrows.insert_tag(conn, new_name, category), "name": new_name,
+               "category": category}
         edit_id = merge_tags(conn, new_name, old_name)
-        # Recorded on the same edit (seq 0: it came first) so undo also drops the new tag.
-        conn.execute("INSERT INTO tag_edit_vocab (edit_id, seq, change, tbl, row) "
-                     "VALUES (?, 0, '+', 'tags', ?)", (edit_id, json.dumps(row)))
-        conn.execute("UPDATE tag_edits SET kind = 'rename', summary = ? WHERE id = ?",
-                     (f"rename {old_name} to {new_name}", edit_id))
+        # Recorded on the same edit (first: it came first) so undo also drops the new tag.
+        tagedits.record_first(conn, edit_id, "tags", row)
+        tagedits.relabel(conn, edit_id, "rename", f"rename {old_name} to {new_name}")
     return edit_id
 
 
@@ -487,11 +320,7 @@ def delete_tag(conn: sqlite3.Connection, name: str) -> int:
     translations. Returns the undoable edit id."""
     with transaction(conn):
         tag_id = require_tag(conn, name)
-        tag_name = conn.execute("SELECT name FROM tags WHERE id = ?", (tag_id,)).fetchone()[0]
+        tag_name, _ = vocabrows.name_and_category(conn, tag_id)
         rec = start_edit(conn, "delete", f"delete tag {tag_name}")
-        rec.remove_image_tags("tag_id = ?", [tag_id])
-        rec.delete_vocab("tag_aliases", "tag_id = ?", [tag_id])
-        rec.delete_vocab("tag_implications", "tag_id = ? OR implied_id = ?", [tag_id, tag_id])
-        rec.delete_vocab("tag_translations", "tag_id = ?", [tag_id])
-        rec.delete_vocab("tags", "id = ?", [tag_id])
+        rec.forget_tag(tag_id)
         return rec.id

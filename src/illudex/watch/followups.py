@@ -51,11 +51,11 @@ class FollowUpRunner:
         report = FollowUpReport()
         f = self.followups
         if f.tag:
-            summary = self.lib.tag(paths, model=f.tag, device=f.device)
+            summary = self.lib.models.tag(paths, model=f.tag, device=f.device)
             report.tagged = summary.done
             _log_errors("tag", summary.errors)
         if f.embed:
-            summary = self.lib.embed(paths, model=f.embed, device=f.device)
+            summary = self.lib.models.embed(paths, model=f.embed, device=f.device)
             report.embedded = summary.done
             _log_errors("embed", summary.errors)
         if f.dupes:
@@ -68,7 +68,7 @@ class FollowUpRunner:
         if not fresh:
             return 0
         new_ids = {i for i, _ in fresh}
-        found = self.lib.dupes(self.lib.folders())
+        found = self.lib.dupes.find(self.lib.folders())
         written = 0
         for group in found.groups:
             new = [f for f in group.files

@@ -22,9 +22,9 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from illudex import __version__
-from illudex.library import Library, LibraryError
-from illudex.models.errors import ModelError
-from illudex.web.deps import ServerState, has_feature
+from illudex.errors import Conflict, IlludexError, InvalidInput, NotFound, Unavailable
+from illudex.library import Library
+from illudex.web.deps import ServerState
 from illudex.web.jobs import Job, JobManager
 from illudex.web.routes import (
     clusters,
@@ -49,6 +49,17 @@ from illudex.web.security import (
 from illudex.web.state import LibraryPool
 
 WEB_DIR = Path(__file__).parent
+# The HTTP status of each kind of project error (the first that matches); any other
+# IlludexError is a request that cannot be done: 400.
+STATUS_OF_KIND: tuple[tuple[type[IlludexError], int], ...] = (
+    (NotFound, 404),
+    (Conflict, 409),
+    # A model, device or service this machine lacks: 409 as the API always answered it
+    # (the request is fine; 503 would tell clients to retry it unchanged).
+    (Unavailable, 409),
+    (InvalidInput, 400),
+)
+log = logging.getLogger(__name__)
 CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
        "script-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
        "frame-ancestors 'none'; form-action 'self'")
@@ -111,10 +122,8 @@ def _warm_up(state: ServerState) -> None:
     """Build the search and tag-lookup caches before the first person waits for them."""
     try:
         with state.pool.use() as lib:
-            if has_feature(lib, "search"):
-                lib.search("", limit=1)
-            if has_feature(lib, "find_tags"):
-                lib.find_tags("a", limit=1)
+            lib.search("", limit=1)
+            lib.tags.find("a", limit=1)
     except Exception:  # a cold cache is only slower: never stop the server for it
         logging.getLogger(__name__).exception("warming up the caches failed")
 
@@ -145,7 +154,16 @@ def _add_pages(app: FastAPI) -> None:
         return Response(status_code=204)
 
 
+def status_of(error: IlludexError) -> int:
+    """The HTTP status for a project error, by its kind."""
+    return next((status for kind, status in STATUS_OF_KIND if isinstance(error, kind)), 400)
+
+
 def _add_error_handlers(app: FastAPI) -> None:
+    """Every error a request can end in, mapped here and nowhere else: project errors
+    become a 4xx with their message; anything else is a bug, logged with its traceback
+    on the server and answered with a 500 that shows no trace."""
+
     def error(status: int, message: Any) -> JSONResponse:
         return JSONResponse({"error": str(message)}, status_code=status)
 
@@ -153,29 +171,24 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
         return error(exc.status_code, exc.detail)
 
-    @app.exception_handler(LibraryError)
-    async def library_error(_: Request, exc: LibraryError) -> JSONResponse:
-        return error(400, exc)
-
-    @app.exception_handler(ValueError)
-    async def value_error(_: Request, exc: ValueError) -> JSONResponse:
-        # The library's checks raise ValueError subclasses with messages meant for people.
-        return error(400, exc)
-
-    @app.exception_handler(ModelError)
-    async def model_error(_: Request, exc: ModelError) -> JSONResponse:
-        # A model that is missing, broken or cannot run here: the message says what to do.
-        return error(409, exc)
+    @app.exception_handler(IlludexError)
+    async def project_error(_: Request, exc: IlludexError) -> JSONResponse:
+        return error(status_of(exc), exc)
 
     @app.exception_handler(OverflowError)
     async def overflow_error(_: Request, exc: OverflowError) -> JSONResponse:
-        # A number beyond what the catalog stores (SQLite integers are 64-bit).
+        # A number beyond what the catalog stores (SQLite integers are 64-bit): only a
+        # request's number gets that far, as every count the code makes is far smaller.
         return error(400, f"a number in the request is too large ({exc})")
 
     @app.exception_handler(Exception)
-    async def server_error(_: Request, exc: Exception) -> JSONResponse:
-        # A bug: say what broke (the traceback goes to the server's log).
-        return error(500, f"internal error ({type(exc).__name__}: {exc}); please report it")
+    async def server_error(request: Request, exc: Exception) -> JSONResponse:
+        # A bug: the traceback goes to the server's log only; its text may name paths
+        # and SQL, which a client has no business reading.
+        log.error("internal error answering %s %s", request.method, request.url.path,
+                  exc_info=exc)
+        return error(500, f"internal error ({type(exc).__name__}); please report it "
+                          "(the server's log has the details)")
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:

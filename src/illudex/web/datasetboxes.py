@@ -15,7 +15,8 @@ from typing import Any
 
 from illudex.dataset.cache import Cache
 from illudex.dataset.items import Item
-from illudex.library import Library, LibraryError
+from illudex.errors import NotFound
+from illudex.library import Library
 
 
 def _fraction(box: list[Any], origin: tuple[float, float], size: tuple[float, float]
@@ -71,7 +72,7 @@ def _parent_src(crop: dict[str, Any], lib: Library, cache: Cache) -> str | None:
     if crop.get("parent_key") == crop.get("parent"):
         try:
             row = lib.image_at(crop["parent_source"])
-        except LibraryError:
+        except NotFound:
             row = None
         if row is not None and row.digest == crop["parent"]:
             return f"/api/images/{row.id}/thumb?v={row.digest[:12]}"

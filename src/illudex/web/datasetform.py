@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 from illudex.dataset.errors import DatasetError
 from illudex.dataset.registry import make_step
 from illudex.dataset.spec import FORMATS, ExportSpec, SourceSpec, Spec, StepSpec
+from illudex.errors import InvalidInput
 from illudex.library import Library
 from illudex.web.deps import ServerState, checked_folder
 from illudex.web.routes.images import MAX_IDS
@@ -28,7 +29,7 @@ from illudex.web.routes.images import MAX_IDS
 PREVIEW_MAX = 100
 
 
-class Invalid(Exception):
+class Invalid(InvalidInput):
     """A value from the form the pipeline cannot use: a sentence and the field it is about."""
 
     def __init__(self, message: str, where: str) -> None:
@@ -107,11 +108,9 @@ def _cluster_ids(body: SourceBody, state: ServerState) -> list[int]:
 
 
 def _search(lib: Library, query: str, limit: int) -> Any:
-    from illudex.search import QueryPlanError, QuerySyntaxError
-
     try:
         return lib.search(query, limit=limit)
-    except (QuerySyntaxError, QueryPlanError, ValueError) as e:
+    except InvalidInput as e:  # a query that does not parse or cannot run
         first = str(e).strip().splitlines()[0]  # the rest draws a caret under the query
         raise Invalid(_sentence(f"The query {query!r} cannot be used: {first}"), "source") \
             from None

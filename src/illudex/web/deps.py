@@ -4,7 +4,7 @@ and checks on values that come from a request (ids, folders)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,9 +12,10 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request
 
 from illudex.catalog.images import ImageRow
+from illudex.errors import NotFound
 from illudex.library import Library
 from illudex.web.jobs import JobManager
-from illudex.web.state import DupesCache, LibraryPool, ListingCache, PathCache
+from illudex.web.state import DupesCache, LibraryPool, PathCache
 
 
 @dataclass
@@ -23,13 +24,11 @@ class ServerState:
     pool: LibraryPool
     jobs: JobManager
     dupes: DupesCache = field(default_factory=DupesCache)
-    listing: ListingCache = field(default_factory=ListingCache)
     thumbs: PathCache = field(default_factory=PathCache)
     clusters: dict[int, Any] = field(default_factory=dict)  # job id -> ClusterResult
 
     def catalog_changed(self) -> None:
         """Forget what a scan or a file action may have made stale."""
-        self.listing.invalidate()
         self.thumbs.clear()  # a rescanned file may have new content under the same id
 
 
@@ -44,18 +43,6 @@ def borrow_library(request: Request) -> Iterator[Library]:
 
 Lib = Annotated[Library, Depends(borrow_library)]
 State = Annotated[ServerState, Depends(server_state)]
-
-
-def feature(lib: Library, name: str) -> Callable[..., Any]:
-    """A Library method that other parts of illudex may not provide yet: 501 until they do."""
-    method = getattr(lib, name, None)
-    if method is None:
-        raise HTTPException(501, f"this illudex cannot do that yet (Library.{name} is missing)")
-    return method
-
-
-def has_feature(lib: Library, name: str) -> bool:
-    return callable(getattr(lib, name, None))
 
 
 def image_json(row: ImageRow) -> dict[str, Any]:
@@ -73,11 +60,11 @@ MAX_ID = 2**63 - 1  # catalog ids are SQLite integers: a larger one names no pic
 
 
 def rows_or_404(lib: Library, ids: list[int]) -> dict[int, ImageRow]:
+    """The rows of `ids`; NotFound (a 404, by the app's mapping) naming the missing ones."""
     rows = lib.images([i for i in ids if 0 < i <= MAX_ID])
     missing = [i for i in ids if i not in rows]
     if missing:
-        raise HTTPException(404, f"no picture with id {', '.join(map(str, missing[:10]))} "
-                                 "in the catalog")
+        raise NotFound(f"no picture with id {', '.join(map(str, missing[:10]))} in the catalog")
     return rows
 
 

@@ -15,12 +15,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import inspect
 import logging
 import sqlite3
 import threading
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,9 +26,11 @@ from typing import Any
 
 from illudex.catalog import jobs as rows
 from illudex.catalog.db import connect
-from illudex.library import CATALOG_NAME, Library, LibraryError
+from illudex.errors import Conflict, IlludexError
+from illudex.library import CATALOG_NAME, Library
+from illudex.progress import Progress, ProgressCallback
 
-JobWork = Callable[[Library, Callable[..., None]], Any]
+JobWork = Callable[[Library, ProgressCallback], Any]
 # Rebuilds a job's work from its stored parameters, to resume it after a restart.
 JobFactory = Callable[[dict[str, Any]], JobWork]
 MAX_KEPT_JOBS = 20  # in memory (with their results); the catalog keeps more
@@ -41,11 +41,11 @@ LEFT_RUNNING = "interrupted: the server stopped while it ran"
 log = logging.getLogger(__name__)
 
 
-class JobBusyError(Exception):
+class JobBusyError(Conflict):
     """Another job is running (one at a time)."""
 
 
-class JobCancelledError(Exception):
+class JobCancelledError(IlludexError):
     """Raised inside a job's progress report when someone asked it to stop."""
 
 
@@ -58,7 +58,8 @@ class Job:
     state: str = "queued"  # queued | running | done | failed | stopped | interrupted
     done: int = 0
     total: int = 0
-    current: str = ""
+    stage: str = ""  # what the work does now (a stage of a clustering, "scan" ...)
+    current: str = ""  # the item just finished (a path), or the stage where there is none
     message: str = ""  # one line: what a person reads first
     detail: str = ""  # the rest of a longer reason (where to put a model ...)
     errors: list[dict[str, str]] = field(default_factory=list)
@@ -99,7 +100,8 @@ class Job:
     def as_json(self, errors_from: int = 0) -> dict[str, Any]:
         return {
             "id": self.id, "kind": self.kind, "paths": self.paths, "state": self.state,
-            "done": self.done, "total": self.total, "current": self.current,
+            "done": self.done, "total": self.total, "stage": self.stage,
+            "current": self.current,
             "message": self.message, "detail": self.detail,
             "error_count": max(self.error_count, len(self.errors)),
             "errors": self.errors[errors_from:], "summary": self.summary,
@@ -262,11 +264,11 @@ class JobManager:
                 job.message = "interrupted: the server stopped; it resumes at the next start"
             else:
                 end, job.message = "stopped", "stopped; finished work is kept"
-        except (LibraryError, ValueError, OSError) as e:
+        except (IlludexError, OSError) as e:  # the message is meant for a person
             _set_reason(job, str(e))
         except Exception as e:  # a bug must end the job visibly, not kill the server
             _set_reason(job, f"{type(e).__name__}: {e}")
-            traceback.print_exc()
+            log.exception("job %s (%s) failed", job.id, job.kind)
         finally:
             # The end time before the end state: whoever sees the state sees the time too.
             job.finished = time.time()
@@ -283,20 +285,15 @@ def _set_reason(job: Job, text: str) -> None:
     job.message, job.detail = first.strip(), rest.strip()
 
 
-def _progress(job: Job, save: Callable[[], None]) -> Callable[..., None]:
-    """A progress report for Library methods: (done, total, current) from scans,
-    (stage, done, total) from clustering. `save` records it (throttled)."""
+def _progress(job: Job, save: Callable[[], None]) -> ProgressCallback:
+    """The job's progress callback: copies each report onto the job (which the event
+    stream sends) and stops the work when someone asked. `save` records it (throttled)."""
 
-    def update(*args: object) -> None:
+    def update(progress: Progress) -> None:
         if job.cancel_requested:
             raise JobCancelledError
-        if args and isinstance(args[0], str):
-            job.current = args[0]
-            args = args[1:]
-        done, total = [*args, 0, 0][:2]
-        job.done, job.total = int(done or 0), int(total or 0)  # type: ignore[call-overload]
-        if len(args) > 2 and isinstance(args[2], str):
-            job.current = args[2]
+        job.stage, job.done, job.total = progress.stage, progress.done, progress.total or 0
+        job.current = progress.current or progress.stage
         job.version += 1
         save()
 
@@ -326,15 +323,3 @@ def _error_entry(error: Any) -> dict[str, str]:
     if isinstance(error, tuple | list) and len(error) == 2:
         return {"path": str(error[0]), "error": str(error[1])}
     return {"path": "", "error": str(error)}
-
-
-def call_with_progress(method: Callable[..., Any], *args: Any,
-                       progress: Callable[..., None], **kwargs: Any) -> Any:
-    """Call a Library method, passing `progress` only where it takes one."""
-    try:
-        accepts = "progress" in inspect.signature(method).parameters
-    except (TypeError, ValueError):
-        accepts = False
-    if accepts:
-        kwargs["progress"] = progress
-    return method(*args, **kwargs)

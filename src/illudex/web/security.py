@@ -26,6 +26,8 @@ from urllib.parse import parse_qsl, quote, urlencode
 
 from starlette.exceptions import HTTPException
 
+from illudex.errors import InvalidInput
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -42,7 +44,7 @@ DEFAULT_UPLOAD_LIMIT = 32 * 1024 * 1024
 TOKEN_CHARS = re.compile(r"[A-Za-z0-9._~-]+")
 
 
-class InsecureBindError(ValueError):
+class InsecureBindError(InvalidInput):
     """A bind address that would expose the library without a token."""
 
 

@@ -1,5 +1,5 @@
 """What the server keeps between requests: open libraries, the duplicate report under
-review, and the gallery listing while search is unavailable.
+review, and where thumbnails lie.
 
 SQLite connections are not to be shared by two threads at once, and request handlers run
 in a thread pool: each request borrows a `Library` of its own from `LibraryPool` and gives
@@ -107,28 +107,6 @@ class DupesCache:
     def invalidate(self) -> None:
         with self._lock:
             self._session = None
-
-
-class ListingCache:
-    """All image ids of the library folders, for the gallery while search is absent."""
-
-    TTL_SECONDS = 5.0
-
-    def __init__(self) -> None:
-        self._ids: list[int] | None = None
-        self._at = 0.0
-        self._lock = threading.Lock()
-
-    def ids(self, load: Callable[[], list[int]]) -> list[int]:
-        with self._lock:
-            if self._ids is None or time.monotonic() - self._at > self.TTL_SECONDS:
-                self._ids = load()
-                self._at = time.monotonic()
-            return self._ids
-
-    def invalidate(self) -> None:
-        with self._lock:
-            self._ids = None
 
 
 class PathCache:

@@ -9,11 +9,10 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
 from illudex.cluster.algorithms import describe_methods
-from illudex.cluster.errors import ClusterError
 from illudex.cluster.options import ClusterOptions
 from illudex.library import Library
-from illudex.web.deps import Lib, State, checked_folder, feature, image_json
-from illudex.web.jobs import JobBusyError, call_with_progress
+from illudex.progress import ProgressCallback
+from illudex.web.deps import Lib, State, checked_folder, image_json
 from illudex.web.routes.images import MAX_IDS, MAX_PAGE, find_ids
 
 router = APIRouter(prefix="/api/clusters", tags=["clusters"])
@@ -60,28 +59,21 @@ def methods() -> dict[str, Any]:
 @router.post("", status_code=202)
 def start(body: ClusterBody, lib: Lib, state: State) -> dict[str, Any]:
     """Cluster the pictures of a query (or the given ids) in the background."""
-    feature(lib, "cluster")
     ids = body.ids if body.ids is not None else [i for i, _ in find_ids(
-        lib, state, body.q, MAX_IDS, 0)[0]]
+        lib, body.q, MAX_IDS, 0)[0]]
     if len(ids) < 2:
         raise HTTPException(400, "clustering needs at least 2 pictures")
-    try:
-        options = ClusterOptions(
-            by=body.by, k=_k(body.k), method=body.method, params=body.params,
-            tfidf=body.tfidf, min_cluster_size=body.min_cluster_size,
-            label_tags=body.label_tags, map=body.map, seed=body.seed,
-        )
-        options.validated_params()
-    except (ClusterError, ValueError, TypeError) as e:  # a readable reason
-        raise HTTPException(400, str(e)) from None
+    options = ClusterOptions(
+        by=body.by, k=_k(body.k), method=body.method, params=body.params,
+        tfidf=body.tfidf, min_cluster_size=body.min_cluster_size,
+        label_tags=body.label_tags, map=body.map, seed=body.seed,
+    )
+    options.validated_params()  # ClusterError (InvalidInput): a 400 with its reason
 
-    def work(job_lib: Library, progress: Any) -> Any:
-        return call_with_progress(job_lib.cluster, ids, options, progress=progress)
+    def work(job_lib: Library, progress: ProgressCallback) -> Any:
+        return job_lib.cluster(ids, options, progress=progress)
 
-    try:
-        job = state.jobs.start("cluster", [], work)
-    except JobBusyError as e:
-        raise HTTPException(409, str(e)) from None
+    job = state.jobs.start("cluster", [], work)  # busy: a 409
     return job.as_json()
 
 
@@ -131,8 +123,7 @@ def export(job_id: int, body: ExportBody, lib: Lib, state: State) -> dict[str, A
     if body.clusters is not None and not body.clusters:
         raise HTTPException(400, "choose at least one cluster to export")
     dest = checked_folder(body.dest, state.library_dir, must_exist=False)
-    action = feature(lib, "export_clusters")(found, dest, mode=body.mode,
-                                             clusters=body.clusters)
+    action = lib.files.export_clusters(found, dest, mode=body.mode, clusters=body.clusters)
     state.catalog_changed()
     return {"action": action, "dest": dest, "mode": body.mode, "clusters": body.clusters}
 

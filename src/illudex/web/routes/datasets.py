@@ -30,6 +30,7 @@ from illudex.dataset.registry import describe_steps, make_step
 from illudex.dataset.report import REPORT
 from illudex.dataset.spec import FORMATS, MODES, ExportSpec, SourceSpec
 from illudex.library import Library
+from illudex.progress import ProgressCallback
 from illudex.web.datasetform import (
     DatasetBody,
     Invalid,
@@ -40,7 +41,6 @@ from illudex.web.datasetform import (
     spec_toml,
 )
 from illudex.web.deps import Lib, ServerState, State, image_json
-from illudex.web.jobs import JobBusyError
 
 router = APIRouter(prefix="/api/datasets", tags=["datasets"])
 CACHE_FILE = re.compile(r"[0-9a-f]{8,128}\.(png|jpg|webp)")
@@ -117,10 +117,7 @@ def start(body: DatasetBody, lib: Lib, state: State) -> Response:
         return _invalid(e)
 
     params = {"spec_toml": spec_toml(spec)}
-    try:
-        job = state.jobs.start("dataset", [str(spec.out)], _work(params), params)
-    except JobBusyError as e:
-        raise HTTPException(409, str(e)) from None
+    job = state.jobs.start("dataset", [str(spec.out)], _work(params), params)  # busy: a 409
     return JSONResponse(job.as_json(), status_code=202)
 
 
@@ -138,7 +135,7 @@ def _work(params: dict[str, Any]) -> Any:
     toml = str(params["spec_toml"])
     spec = parse_spec(tomllib.loads(toml))
 
-    def work(job_lib: Library, progress: Any) -> DatasetRun:
+    def work(job_lib: Library, progress: ProgressCallback) -> DatasetRun:
         return DatasetRun(build(job_lib, spec, progress=progress), toml)
 
     return work

@@ -12,13 +12,12 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 
 from illudex.dupes.finder import DupeGroup, DupesReport
-from illudex.library import Library, LibraryError
+from illudex.library import Library
 from illudex.web.deps import (
     Lib,
     ServerState,
     State,
     checked_folder,
-    feature,
     image_json,
     rows_or_404,
 )
@@ -55,7 +54,7 @@ class ApplyBody(BaseModel):
 
 
 def session(lib: Library, state: ServerState, refresh: bool = False) -> DupesSession:
-    return state.dupes.get(lambda: lib.dupes(lib.folders()), refresh=refresh)
+    return state.dupes.get(lambda: lib.dupes.find(lib.folders()), refresh=refresh)
 
 
 @router.get("/dupes")
@@ -72,7 +71,7 @@ def dupes(lib: Lib, state: State, refresh: bool = False) -> dict[str, Any]:
 
     return {
         "made_at": s.made_at,
-        "token": lib.change_token(),
+        "token": lib.history.change_token(),
         "groups": [{"index": n, "relation": g.relation, "reason": g.reason, "keep": g.keep.id,
                     "files": files(g), "touched": n in touched}
                    for n, g in enumerate(s.report.groups)],
@@ -114,12 +113,12 @@ def resolve(body: ResolveBody, lib: Lib, state: State) -> dict[str, Any]:
                       files=[compared[i] for i in [body.keep, *body.remove]],
                       keep=compared[body.keep], reason="chosen in review")
     move_to = _move_to(body.move_to, state)
-    moves = lib.plan_dupes(DupesReport(groups=[group]), move_to)
-    result = lib.resolve_dupes(moves)
+    moves = lib.dupes.plan(DupesReport(groups=[group]), move_to)
+    result = lib.dupes.resolve(moves)
     if result.action_id is not None:
         s.actions[result.action_id] = {group_index}
     state.catalog_changed()
-    return {**result.as_json(), "group": group_index, "token": lib.change_token()}
+    return {**result.as_json(), "group": group_index, "token": lib.history.change_token()}
 
 
 @router.post("/dupes/mark")
@@ -132,17 +131,14 @@ def mark(body: MarkBody, lib: Lib, state: State) -> dict[str, Any]:
     s = state.dupes.current()
     pairs = _decided_pairs(s, body.a, body.b)
     members = lib.images(sorted({i for p in pairs for i in p})) | rows
-    try:
-        for x, y in pairs:
-            if members[x].digest != members[y].digest:
-                lib.mark(members[x].path, members[y].path, body.relation)
-    except LibraryError as e:
-        raise HTTPException(400, str(e)) from None
+    for x, y in pairs:
+        if members[x].digest != members[y].digest:
+            lib.dupes.mark(members[x].path, members[y].path, body.relation)  # InvalidInput: 400
     if s is not None:
         group_index = s.group_holding([body.a, body.b])
         if group_index is not None:
             s.marked[(min(body.a, body.b), max(body.a, body.b))] = group_index
-    return {"marked": body.relation, "a": body.a, "b": body.b, "token": lib.change_token()}
+    return {"marked": body.relation, "a": body.a, "b": body.b, "token": lib.history.change_token()}
 
 
 @router.post("/dupes/keeper")
@@ -153,7 +149,7 @@ def keeper(body: KeeperBody, lib: Lib, state: State) -> dict[str, Any]:
     s = state.dupes.current()
     index = s.group_holding([body.keep]) if s is not None else None
     group = s.report.groups[index] if s is not None and index is not None else None
-    lib.choose_keeper(body.keep, [f.id for f in group.files] if group else [])
+    lib.dupes.choose_keeper(body.keep, [f.id for f in group.files] if group else [])
     if group is not None:
         group.keep = next(f for f in group.files if f.id == body.keep)
         group.reason = "chosen by you"
@@ -167,11 +163,10 @@ def unmark(body: PairBody, lib: Lib, state: State) -> dict[str, Any]:
     s = state.dupes.current()
     pairs = _decided_pairs(s, body.a, body.b)
     members = lib.images(sorted({i for p in pairs for i in p})) | rows
-    forget = feature(lib, "forget")
-    forgot = [forget(members[x].path, members[y].path) for x, y in pairs]
+    forgot = [lib.dupes.forget(members[x].path, members[y].path) for x, y in pairs]
     if s is not None:
         s.marked.pop((min(body.a, body.b), max(body.a, body.b)), None)
-    return {"forgotten": any(forgot), "token": lib.change_token()}
+    return {"forgotten": any(forgot), "token": lib.history.change_token()}
 
 
 def _decided_pairs(s: DupesSession | None, a: int, b: int) -> list[tuple[int, int]]:
@@ -191,7 +186,7 @@ def align(a: int, b: int, lib: Lib) -> dict[str, Any]:
     """Where two copies show the same content: a box in each frame (fractions), for a
     difference view that a border or a crop does not light up everywhere."""
     rows_or_404(lib, [a, b])
-    alignment = lib.align_pair(a, b)
+    alignment = lib.dupes.align(a, b)
     if alignment is None:
         raise HTTPException(404, "these pictures have no duplicate features: scan them again")
     return alignment.as_json()
@@ -227,13 +222,13 @@ def apply_all(body: ApplyBody, lib: Lib, state: State) -> dict[str, Any]:
     moves = [m for m in moves if m.src not in left_out]
     if not moves:
         return {"action": None, "done": [], "failed": [], "planned": [],
-                "token": lib.change_token()}
-    result = lib.resolve_dupes(moves)
+                "token": lib.history.change_token()}
+    result = lib.dupes.resolve(moves)
     if result.action_id is not None:
         session(lib, state).actions[result.action_id] = {n for n, _ in groups
                                                          if n not in skipped}
     state.catalog_changed()
-    return {**result.as_json(), "token": lib.change_token()}
+    return {**result.as_json(), "token": lib.history.change_token()}
 
 
 def _suggested_moves(lib: Library, state: ServerState, move_to: str | None) -> tuple[
@@ -249,7 +244,7 @@ def _suggested_moves(lib: Library, state: ServerState, move_to: str | None) -> t
 
     groups = s.untouched_groups(still_there)
     report = DupesReport(groups=[g for _, g in groups])
-    return lib.plan_dupes(report, _move_to(move_to, state)), groups
+    return lib.dupes.plan(report, _move_to(move_to, state)), groups
 
 
 def _move_to(text: str | None, state: ServerState) -> str | None:

@@ -1,4 +1,4 @@
-"""Pictures by catalog id: listing (with the query language once search exists), facts,
+"""Pictures by catalog id: listing (with the query language), facts,
 thumbnails and the file itself. No route takes a path: files are found through the catalog."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from illudex.errors import InvalidInput
 from illudex.filecheck import inside_folders, why_not
 from illudex.library import Library
 from illudex.picturefiles import is_image_name
@@ -24,8 +25,6 @@ from illudex.web.deps import (
     Lib,
     State,
     checked_folder,
-    feature,
-    has_feature,
     image_json,
     rows_or_404,
 )
@@ -35,28 +34,16 @@ MAX_PAGE = 500
 MAX_IDS = 200_000
 
 
-def hit_fields(hit: Any) -> tuple[int, float | None]:
-    """(id, score) of a search hit, whether an object with .id/.score or a tuple."""
-    if hasattr(hit, "id"):
-        return int(hit.id), getattr(hit, "score", None)
-    return int(hit[0]), (hit[2] if len(hit) > 2 else None)
-
-
-def find_ids(lib: Library, state: Any, q: str, limit: int, offset: int) -> tuple[
+def find_ids(lib: Library, q: str, limit: int, offset: int) -> tuple[
     list[tuple[int, float | None]], int, list[str]
 ]:
     """One page of (id, score) for query `q`, the total, and the search's warnings."""
-    if has_feature(lib, "search"):
-        try:
-            result = lib.search(q, limit=limit, offset=offset)
-        except ValueError as e:  # QuerySyntaxError / QueryPlanError carry a readable message
-            raise HTTPException(400, f"query: {e}") from None
-        hits = [hit_fields(h) for h in result.results]
-        return hits, int(result.total), list(getattr(result, "warnings", ()) or ())
-    if q.strip():
-        raise HTTPException(501, "searching needs Library.search, which this illudex lacks yet")
-    ids = state.listing.ids(lambda: lib.image_ids(lib.folders()))
-    return [(i, None) for i in ids[offset : offset + limit]], len(ids), []
+    try:
+        result = lib.search(q, limit=limit, offset=offset)
+    except InvalidInput as e:  # QuerySyntaxError / QueryPlanError carry a readable message
+        raise HTTPException(400, f"query: {e}") from None
+    hits = [(int(i), score) for i, _, score in result.results]
+    return hits, int(result.total), list(result.warnings)
 
 
 @router.get("")
@@ -66,7 +53,7 @@ def list_images(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> dict[str, Any]:
     """Pictures matching a query (empty: all), one page at a time."""
-    hits, total, warnings = find_ids(lib, state, q, limit, offset)
+    hits, total, warnings = find_ids(lib, q, limit, offset)
     rows = lib.images([i for i, _ in hits])
     items = [{**image_json(rows[i]), "score": s} for i, s in hits if i in rows]
     return {"total": total, "offset": offset, "items": items, "warnings": warnings}
@@ -75,7 +62,7 @@ def list_images(
 @router.get("/ids")
 def list_ids(lib: Lib, state: State, q: str = "") -> dict[str, Any]:
     """Every id matching a query (for "select all")."""
-    hits, total, _ = find_ids(lib, state, q, MAX_IDS, 0)
+    hits, total, _ = find_ids(lib, q, MAX_IDS, 0)
     return {"total": total, "ids": [i for i, _ in hits]}
 
 
@@ -95,7 +82,7 @@ def file_pictures(body: FilesBody, lib: Lib, state: State) -> dict[str, Any]:
         if not body.dest or not body.dest.strip():
             raise HTTPException(400, f"say which folder to {body.how} the pictures to")
         dest = checked_folder(body.dest.strip(), state.library_dir, must_exist=False)
-    action, failed = lib.file_pictures(body.ids, body.how, dest)
+    action, failed = lib.files.handle(body.ids, body.how, dest)
     state.catalog_changed()
     return {"action": action, "how": body.how, "dest": dest, "pictures": len(body.ids),
             "failed": failed}
@@ -113,17 +100,13 @@ def get_image(image_id: int, lib: Lib) -> dict[str, Any]:
 
 def _quality(lib: Library, digest: str) -> dict[str, Any] | None:
     """The stored aesthetic score and its label; None when never scored."""
-    if not has_feature(lib, "quality_of"):
-        return None
-    found = lib.quality_of(digest)
+    found = lib.models.quality_of(digest)
     return {"score": found["quality"], "label": found.get("label")} if found else None
 
 
-def _tags(lib: Library, image_id: int) -> list[dict[str, Any]] | None:
-    if not has_feature(lib, "image_tags"):
-        return None
+def _tags(lib: Library, image_id: int) -> list[dict[str, Any]]:
     return [{"name": t.name, "category": t.category, "source": t.source, "score": t.score}
-            for t in lib.image_tags(image_id)]
+            for t in lib.tags.of_image(image_id)]
 
 
 @router.get("/{image_id}/thumb")
@@ -215,7 +198,7 @@ def similar(
     image_id: int, lib: Lib, limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 30
 ) -> dict[str, Any]:
     rows_or_404(lib, [image_id])
-    hits = feature(lib, "similar")(image_id, limit=limit)
+    hits = lib.similarity.like_picture(image_id, limit=limit)
     rows = lib.images([int(i) for i, _ in hits])
     return {"items": [{**image_json(rows[int(i)]), "score": float(s)}
                       for i, s in hits if int(i) in rows and int(i) != image_id]}

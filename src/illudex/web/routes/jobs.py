@@ -12,13 +12,14 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from illudex.library import Library
-from illudex.web.deps import Lib, State, checked_folder, has_feature
-from illudex.web.jobs import Job, JobBusyError, call_with_progress
+from illudex.progress import ProgressCallback
+from illudex.web.deps import Lib, State, checked_folder
+from illudex.web.jobs import Job
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
 EVENT_INTERVAL_S = 0.25
 HEARTBEAT_S = 15.0
-JOB_METHODS = {"scan": "scan", "tag": "tag", "embed": "embed"}
+JOB_KINDS = ("scan", "tag", "embed")
 
 
 MODEL_KINDS = {"tag": "tagger", "embed": "clip"}
@@ -91,7 +92,7 @@ def jobs(lib: Lib, state: State) -> dict[str, Any]:
     return {
         "jobs": [j.as_json() for j in state.jobs.list()],
         "folders": lib.folders(),
-        "kinds": [k for k, method in JOB_METHODS.items() if has_feature(lib, method)],
+        "kinds": list(JOB_KINDS),
         "models": _models(),
     }
 
@@ -99,9 +100,6 @@ def jobs(lib: Lib, state: State) -> dict[str, Any]:
 @router.post("", status_code=202)
 def start(body: JobBody, lib: Lib, state: State) -> dict[str, Any]:
     """Start a job on folders (default: every library folder)."""
-    method = JOB_METHODS[body.kind]
-    if not has_feature(lib, method):
-        raise HTTPException(501, f"this illudex cannot {body.kind} yet (Library.{method})")
     paths = [checked_folder(p, state.library_dir, must_exist=True) for p in body.paths]
     paths = paths or lib.folders()
     if not paths:
@@ -109,16 +107,13 @@ def start(body: JobBody, lib: Lib, state: State) -> dict[str, Any]:
     params = {"paths": paths, "model": _check_model(body),
               "general_threshold": body.general_threshold,
               "character_threshold": body.character_threshold}
-    try:
-        job = state.jobs.start(body.kind, paths, _work_for(body.kind)(params), params)
-    except JobBusyError as e:
-        raise HTTPException(409, str(e)) from None
+    job = state.jobs.start(body.kind, paths, _work_for(body.kind)(params), params)  # busy: a 409
     return job.as_json()
 
 
 def resumable_kinds() -> dict[str, Callable[[dict[str, Any]], Callable[..., Any]]]:
     """How to build each kind's work again from its stored parameters (after a restart)."""
-    return {kind: _work_for(kind) for kind in JOB_METHODS}
+    return {kind: _work_for(kind) for kind in JOB_KINDS}
 
 
 def _work_for(kind: str) -> Callable[[dict[str, Any]], Callable[..., Any]]:
@@ -126,7 +121,7 @@ def _work_for(kind: str) -> Callable[[dict[str, Any]], Callable[..., Any]]:
         paths = [str(p) for p in params["paths"]]
         options = _options(kind, params.get("general_threshold"),
                            params.get("character_threshold"))
-        return _work(JOB_METHODS[kind], paths, params.get("model"), options)
+        return _work(kind, paths, params.get("model"), options)
 
     return build
 
@@ -142,12 +137,14 @@ def _options(kind: str, general: float | None, character: float | None) -> Any:
                       character_threshold=character or defaults.character_threshold)
 
 
-def _work(method: str, paths: list[str], model: str | None, options: Any) -> Callable[..., Any]:
-    def work(lib: Library, progress: Callable[..., None]) -> Any:
-        kwargs: dict[str, Any] = {"model": model} if model else {}
-        if options is not None:
-            kwargs["options"] = options
-        return call_with_progress(getattr(lib, method), paths, progress=progress, **kwargs)
+def _work(kind: str, paths: list[str], model: str | None, options: Any
+          ) -> Callable[[Library, ProgressCallback], Any]:
+    def work(lib: Library, progress: ProgressCallback) -> Any:
+        if kind == "scan":
+            return lib.scan(paths, progress=progress)
+        if kind == "tag":
+            return lib.models.tag(paths, model=model or None, options=options, progress=progress)
+        return lib.models.embed(paths, model=model or None, progress=progress)
 
     return work
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from illudex.library import Library
-from illudex.web.deps import Lib, feature, image_json
+from illudex.web.deps import Lib, image_json
 
 router = APIRouter(prefix="/api/search", tags=["search"])
 UPLOAD_PATH = "/api/search/upload"
@@ -32,7 +32,7 @@ async def by_upload(
 
 def _search_upload(state: Any, data: bytes, limit: int) -> dict[str, Any]:
     with state.pool.use() as lib:
-        hits = feature(lib, "search_by_upload")(data, limit=limit)
+        hits = lib.similarity.like_upload(data, limit=limit)
         return {"items": _items(lib, hits)}
 
 
@@ -43,4 +43,4 @@ def by_text(
     """Pictures that match a description in words (needs a text-image model)."""
     if not q.strip():
         raise HTTPException(400, "say what to look for")
-    return {"items": _items(lib, feature(lib, "search_text")(q, limit=limit))}
+    return {"items": _items(lib, lib.similarity.like_text(q, limit=limit))}

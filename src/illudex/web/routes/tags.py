@@ -10,14 +10,18 @@ captions (`"captions": true`), a journalled write of its own.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from illudex.library import Library
-from illudex.web.deps import Lib, State, feature, has_feature, rows_or_404
+from illudex.web.deps import Lib, State, rows_or_404
+
+if TYPE_CHECKING:
+    from illudex.tags.lookup import TagMatch
+    from illudex.tags.vocabulary import Tag
 
 router = APIRouter(prefix="/api/tags", tags=["tags"])
 MAX_BATCH = 200_000
@@ -75,17 +79,13 @@ class TranslationBody(BaseModel):
     name: str = Field(min_length=1, max_length=200)
 
 
-def _fields(obj: Any, names: tuple[str, ...]) -> dict[str, Any]:
-    """The named fields of a tag-ish object, tuple or dict (a match carries its `.tag`)."""
-    if hasattr(obj, "tag") and not isinstance(obj, tuple | list | dict | str):
-        inner = obj.tag
-        return {n: getattr(obj, n) if hasattr(obj, n) and n != "tag" else getattr(inner, n, None)
-                for n in names}
-    if isinstance(obj, dict):
-        return {n: obj.get(n) for n in names}
-    if isinstance(obj, tuple | list):
-        return dict(zip(names, obj, strict=False))
-    return {n: getattr(obj, n, None) for n in names}
+def _tag_json(tag: Tag) -> dict[str, Any]:
+    return {"name": tag.name, "category": tag.category, "count": tag.count}
+
+
+def _match_json(match: TagMatch) -> dict[str, Any]:
+    return {**_tag_json(match.tag), "reason": match.reason, "matched": match.matched,
+            "via": match.via}
 
 
 @router.get("")
@@ -96,10 +96,10 @@ def tags(
     """Tags with how many pictures hold each, most used first; `contains` filters by any
     part of the name, `prefix` by its start (aliases resolved)."""
     if contains and contains.strip():
-        found = lib.tag_list(contains=contains.strip(), limit=limit)
+        found = lib.tags.listing(contains=contains.strip(), limit=limit)
     else:
-        found = feature(lib, "tag_list")(prefix=prefix or None, limit=limit)
-    return {"tags": [_fields(t, ("name", "category", "count")) for t in found]}
+        found = lib.tags.listing(prefix=prefix or None, limit=limit)
+    return {"tags": [_tag_json(t) for t in found]}
 
 
 @router.get("/complete")
@@ -109,9 +109,7 @@ def complete(
     """Tags for typed text: by name, alias, translation, or a near spelling."""
     if not q.strip():
         return {"matches": []}
-    found = feature(lib, "find_tags")(q, limit=limit)
-    return {"matches": [_fields(m, ("name", "category", "count", "reason", "matched", "via"))
-                        for m in found]}
+    return {"matches": [_match_json(m) for m in lib.tags.find(q, limit=limit)]}
 
 
 @router.post("/batch")
@@ -122,9 +120,9 @@ def batch(body: BatchBody, lib: Lib) -> dict[str, Any]:
     rows_or_404(lib, body.ids)
     edits = []
     if body.add:
-        edits.append(feature(lib, "add_tags")(body.ids, body.add))
+        edits.append(lib.tags.add(body.ids, body.add))
     if body.remove:
-        edits.append(feature(lib, "remove_tags")(body.ids, body.remove))
+        edits.append(lib.tags.remove(body.ids, body.remove))
     out = {"edits": [e for e in edits if e is not None], "images": len(body.ids)}
     return {**out, **_captions(lib, body.ids, body.captions)}
 
@@ -133,9 +131,8 @@ def _captions(lib: Library, ids: list[int], wanted: bool) -> dict[str, Any]:
     """Write the pictures' tags to their .txt captions when asked; say what happened."""
     if not wanted or not ids:
         return {"captions": 0, "captions_action": None}
-    action = lib.write_sidecars(ids)
-    written = 0 if action is None else lib.conn.execute(  # one journal row per file written
-        "SELECT COUNT(*) FROM journal WHERE action_id = ?", (action,)).fetchone()[0]
+    action = lib.tags.write_sidecars(ids)
+    written = 0 if action is None else lib.history.count_operations(action)  # one per file
     return {"captions": written, "captions_action": action}
 
 
@@ -151,13 +148,10 @@ def _ask_first(what: str, pictures: int, replaces: str | None) -> JSONResponse:
 @router.post("/undo")
 def undo_edit(body: UndoEditBody, lib: Lib) -> dict[str, Any]:
     """Reverse a tag edit made by /batch."""
-    if has_feature(lib, "undo_tag_edit"):
-        undone = lib.undo_tag_edit(body.edit)
-        return {"edit": body.edit, "undone": True, "summary": getattr(undone, "summary", "")}
-    recent = {r["id"]: r["kind"] for r in lib.history(500)}
+    recent = {a.id: a.kind for a in lib.history.actions(500)}
     if recent.get(body.edit) != "tag-edit":
         raise HTTPException(404, f"no recent tag edit {body.edit} to undo")
-    report = lib.undo(body.edit)
+    report = lib.history.undo(body.edit)
     if report.action_id is None or report.conflicts:
         raise HTTPException(409, "; ".join(report.conflicts) or f"nothing to undo for {body.edit}")
     return {"edit": body.edit, "undone": True, "summary": report.summary}
@@ -165,16 +159,17 @@ def undo_edit(body: UndoEditBody, lib: Lib) -> dict[str, Any]:
 
 @router.get("/aliases")
 def aliases(lib: Lib) -> dict[str, Any]:
-    return {"aliases": [_fields(a, ("alias", "tag")) for a in feature(lib, "aliases")()]}
+    return {"aliases": [{"alias": alias, "tag": tag}
+                        for alias, tag in lib.vocabulary.aliases()]}
 
 
 @router.post("/aliases", response_model=None)
 def add_alias(body: AliasBody, lib: Lib, state: State) -> dict[str, Any] | JSONResponse:
     """Add (or repoint) an alias; the target must be a known tag."""
-    impact = lib.alias_impact(body.alias, body.tag)  # unknown target: 400
+    impact = lib.vocabulary.alias_impact(body.alias, body.tag)  # unknown target: 400
     if (impact.pictures or impact.replaces) and not body.confirm:
         return _ask_first(f"alias {body.alias} → {body.tag}", impact.pictures, impact.replaces)
-    action = lib.add_alias(body.alias, body.tag)
+    action = lib.vocabulary.add_alias(body.alias, body.tag)
     state.catalog_changed()
     return {"alias": body.alias, "tag": body.tag, "action": action,
             "pictures": impact.pictures, "replaced": impact.replaces}
@@ -182,51 +177,51 @@ def add_alias(body: AliasBody, lib: Lib, state: State) -> dict[str, Any] | JSONR
 
 @router.post("/aliases/delete")
 def delete_alias(body: AliasKey, lib: Lib) -> dict[str, Any]:
-    if not lib.remove_alias(body.alias):
+    if not lib.vocabulary.remove_alias(body.alias):
         raise HTTPException(404, f"no alias {body.alias!r}")
     return {"alias": body.alias, "deleted": True}
 
 
 @router.get("/implications")
 def implications(lib: Lib) -> dict[str, Any]:
-    found = feature(lib, "implications")()
-    return {"implications": [_fields(i, ("tag", "implied")) for i in found]}
+    return {"implications": [{"tag": tag, "implied": implied}
+                             for tag, implied in lib.vocabulary.implications()]}
 
 
 @router.post("/implications", response_model=None)
 def add_implication(body: ImplicationBody, lib: Lib) -> dict[str, Any] | JSONResponse:
     """Add an implication between two known tags."""
-    impact = lib.implication_impact(body.tag, body.implied)  # unknown tag: 400
+    impact = lib.vocabulary.implication_impact(body.tag, body.implied)  # unknown tag: 400
     if impact.pictures and not body.confirm:
         return _ask_first(f"{body.tag} implies {body.implied}", impact.pictures, None)
-    lib.add_implication(body.tag, body.implied)
+    lib.vocabulary.add_implication(body.tag, body.implied)
     return {"tag": body.tag, "implied": body.implied, "pictures": impact.pictures}
 
 
 @router.post("/implications/delete")
 def delete_implication(body: ImplicationBody, lib: Lib) -> dict[str, Any]:
-    if not lib.remove_implication(body.tag, body.implied):
+    if not lib.vocabulary.remove_implication(body.tag, body.implied):
         raise HTTPException(404, f"no implication {body.tag} → {body.implied}")
     return {"tag": body.tag, "implied": body.implied, "deleted": True}
 
 
 @router.get("/translations")
 def translations(lib: Lib) -> dict[str, Any]:
-    found = feature(lib, "translations")()
-    return {"translations": [_fields(t, ("tag", "lang", "name")) for t in found]}
+    return {"translations": [{"tag": tag, "lang": lang, "name": name}
+                             for tag, lang, name in lib.vocabulary.translations()]}
 
 
 @router.post("/translations")
 def add_translation(body: TranslationBody, lib: Lib) -> dict[str, Any]:
-    if lib.tag_detail(body.tag) is None:
+    if lib.tags.detail(body.tag) is None:
         raise HTTPException(400, f"no tag named {body.tag!r}: translations are of known tags")
-    feature(lib, "add_translation")(body.tag, body.lang, body.name)
+    lib.vocabulary.add_translation(body.tag, body.lang, body.name)
     return {"tag": body.tag, "lang": body.lang, "name": body.name}
 
 
 @router.post("/translations/delete")
 def delete_translation(body: TranslationBody, lib: Lib) -> dict[str, Any]:
-    if not lib.remove_translation(body.tag, body.lang, body.name):
+    if not lib.vocabulary.remove_translation(body.tag, body.lang, body.name):
         raise HTTPException(404, f"no translation {body.lang}:{body.name} of {body.tag}")
     return {"tag": body.tag, "lang": body.lang, "name": body.name, "deleted": True}
 
@@ -236,21 +231,21 @@ def change_tag(body: TagChangeBody, lib: Lib, state: State) -> dict[str, Any] | 
     """Rename a tag (`new`), merge it into another (`into`), or delete it (neither)."""
     if body.new and body.into:
         raise HTTPException(400, "rename (new) or merge (into), not both")
-    if lib.tag_detail(body.name) is None:
+    if lib.tags.detail(body.name) is None:
         raise HTTPException(404, f"no tag named {body.name!r}")
-    if body.into and lib.tag_detail(body.into) is None:
+    if body.into and lib.tags.detail(body.into) is None:
         raise HTTPException(400, f"no tag named {body.into!r} to merge into")
-    ids = lib.tagged_images(body.name)
+    ids = lib.tags.pictures_with(body.name)
     what = (f"rename {body.name} to {body.new}" if body.new else
             f"merge {body.name} into {body.into}" if body.into else f"delete tag {body.name}")
     if ids and not body.confirm:
         return _ask_first(what, len(ids), None)
     if body.new:
-        action = lib.rename_tag(body.name, body.new)
+        action = lib.tags.rename(body.name, body.new)
     elif body.into:
-        action = lib.merge_tags(body.into, body.name)
+        action = lib.tags.merge(body.into, body.name)
     else:
-        action = lib.delete_tag(body.name)
+        action = lib.tags.delete(body.name)
     state.catalog_changed()
     return {"action": action, "summary": what, "pictures": len(ids),
             **_captions(lib, ids, body.captions)}
@@ -258,5 +253,5 @@ def change_tag(body: TagChangeBody, lib: Lib, state: State) -> dict[str, Any] | 
 
 @router.post("/category")
 def category(body: CategoryBody, lib: Lib) -> dict[str, Any]:
-    tag = lib.set_category(body.name, body.category)
+    tag = lib.tags.set_category(body.name, body.category)
     return {"name": tag.name, "category": tag.category, "count": tag.count}

@@ -33,14 +33,14 @@ def teach(body: TeachBody, lib: Lib, state: State) -> dict[str, Any]:
     `apply`, the tag is also written (source learned:TAG) as one undoable action."""
     yes = set(body.yes) | _matching(lib, body.yes_query)
     no = (set(body.no) | _matching(lib, body.no_query)) - yes
-    result, action = lib.teach_tag(body.tag, sorted(yes), sorted(no), model=body.embedding,
-                                   apply_min=body.min if body.apply else None)
+    result, action = lib.models.teach(body.tag, sorted(yes), sorted(no), model=body.embedding,
+                                      apply_min=body.min if body.apply else None)
     if body.apply:
         state.catalog_changed()
     applied = {"action": action, "images": len(result.to_apply(body.min))} if body.apply \
         else None
     return {**_with_images(lib, result), "yes_ids": result.yes, "no_ids": result.no,
-            "applied": applied, "token": lib.change_token()}
+            "applied": applied, "token": lib.history.change_token()}
 
 
 def _matching(lib: Library, query: str) -> set[int]:

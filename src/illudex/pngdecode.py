@@ -1,0 +1,94 @@
+"""Plain PNGs decoded by libspng (`pyspng`) rather than Pillow: the same pixels in about
+two thirds of the time (Pillow inflates a row at a time; the scan decodes thousands of
+PNGs, and PNG decoding was most of its CPU).
+
+Only PNGs whose pixels libspng gives exactly as Pillow does take this path: one frame,
+8-bit grey, RGB, grey + alpha or RGBA, or a palette, with no transparency chunk, and no
+text or EXIF after the pixel data (Pillow finds those only by decoding the pixels, and
+the scan keeps them). Anything else, and any file libspng refuses, goes to Pillow, which
+also words the errors. Without pyspng installed, every PNG goes to Pillow.
+"""
+
+from __future__ import annotations
+
+import functools
+import struct
+from types import ModuleType
+
+from PIL import Image
+
+SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# Colour type → the output asked of libspng: a palette expanded to RGB, grey + alpha to
+# RGBA (libspng has no 8-bit grey + alpha output), as Pillow's conversions do.
+_OUTPUT = {0: "L", 2: "RGB", 3: "RGB", 4: "RGBA", 6: "RGBA"}
+_PIL_MODES = {"L", "RGB", "P", "LA", "RGBA"}  # what Pillow calls those files
+# Chunks Pillow reads only once the pixels are decoded, when they follow them.
+_LATE_METADATA = {b"tEXt", b"zTXt", b"iTXt", b"eXIf"}
+# Above this, Pillow decodes: libspng's array and the Pillow image made from it would
+# hold the pixels twice for a moment (a 100 MP PNG: 300 MB more in a worker).
+FAST_MAX_PIXELS = 25_000_000
+_CHUNK = struct.Struct(">I4s")
+_IHDR = struct.Struct(">IIBB")  # width, height, bit depth, colour type
+
+
+@functools.cache
+def _pyspng() -> ModuleType | None:
+    try:
+        import pyspng
+    except ImportError:
+        return None
+    return pyspng
+
+
+def decode_png(
+    data: bytes, im: Image.Image, max_pixels: int = FAST_MAX_PIXELS
+) -> Image.Image | None:
+    """The first frame of the PNG `data` (already opened by Pillow as `im`, header
+    read), decoded by libspng; None when it must be left to Pillow."""
+    output = eligible_output(data, im) if im.size[0] * im.size[1] <= max_pixels else None
+    pyspng = _pyspng() if output else None
+    if pyspng is None:
+        return None
+    try:
+        pixels = pyspng.load(data, output)
+    except Exception:  # libspng's refusal: Pillow decides, and says why in words
+        return None
+    return Image.fromarray(pixels)
+
+
+def png_text_so_far(im: Image.Image) -> dict[str, str]:
+    """The text chunks Pillow has read from an opened PNG without decoding its pixels
+    (`im.text` would decode them to find any later ones)."""
+    text = getattr(getattr(im, "png", None), "im_text", None)
+    return text if isinstance(text, dict) else {}
+
+
+def eligible_output(data: bytes, im: Image.Image) -> str | None:
+    """libspng's output format for this file if it may take the fast path, else None."""
+    if (im.format != "PNG" or im.mode not in _PIL_MODES or "transparency" in im.info
+            or getattr(im, "n_frames", 1) != 1 or data[:8] != SIGNATURE or len(data) < 33
+            or not isinstance(getattr(getattr(im, "png", None), "im_text", None), dict)):
+        return None
+    length, kind = _CHUNK.unpack_from(data, 8)
+    if kind != b"IHDR" or length != 13:
+        return None
+    _, _, depth, colour = _IHDR.unpack_from(data, 16)
+    if colour not in _OUTPUT or (depth != 8 and colour != 3):
+        return None
+    return _OUTPUT[colour] if not _late_metadata(data) else None
+
+
+def _late_metadata(data: bytes) -> bool:
+    """Whether a text or EXIF chunk follows the first pixel data chunk (a walk over the
+    chunk headers only)."""
+    at, seen_idat = 8, False
+    while at + 8 <= len(data):
+        length, kind = _CHUNK.unpack_from(data, at)
+        if kind == b"IDAT":
+            seen_idat = True
+        elif kind == b"IEND":
+            return False
+        elif seen_idat and kind in _LATE_METADATA:
+            return True
+        at += 12 + length
+    return False
