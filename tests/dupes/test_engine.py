@@ -11,7 +11,7 @@ from PIL import Image, ImageEnhance, ImageOps
 from illudex.dupes import features
 from illudex.dupes.engine import DEFAULT_THRESHOLD, Relation, build_groups, find_relations
 from illudex.errors import InvalidInput
-from tests.dupes.pictures import drawing
+from tests.dupes.pictures import drawing, flag
 
 
 def jpeg(im: Image.Image, quality: int = 50) -> Image.Image:
@@ -65,6 +65,29 @@ def test_the_recolour_is_an_alternate_and_strangers_are_nothing(
     assert by_pair.get((10, 20)) == "alternate"
     assert not any(20 in (r.a, r.b) and r.relation == "duplicate" for r in relations)
     assert not any({r.a, r.b} & {30, 31, 32} for r in relations if r.relation == "duplicate")
+
+
+def test_a_whole_recolour_turns_every_hue_alike() -> None:
+    """Two flags that share a layout differ in colour everywhere, like a recolour, but
+    each stripe turned its own way (red to green, orange to yellow, blue kept) and
+    lighter or darker: not alternates. The flag with every hue turned alike is one."""
+    red, orange, blue = (200, 30, 30), (230, 120, 30), (30, 60, 200)
+    green, yellow = (30, 150, 60), (240, 200, 40)
+    pictures = {1: flag((red, orange, blue)), 2: flag((green, yellow, blue))}
+    pictures[3] = hue_rotated(pictures[1], 100)
+    found = find_relations([(i, features.extract(im)) for i, im in pictures.items()])
+    assert {(r.a, r.b): r.relation for r in found} == {(1, 3): "alternate"}
+
+
+def test_a_whole_recolour_keeps_every_colour_as_colourful() -> None:
+    """Red to orange and orange to yellow turn alike, but blue turned grey: a hue turn
+    keeps each colour as colourful as it was, so this is not a recolour."""
+    red, orange, blue = (200, 30, 30), (230, 120, 30), (30, 60, 200)
+    yellow, grey = (240, 200, 40), (128, 128, 128)
+    pictures = {1: flag((red, orange, blue)), 2: flag((orange, yellow, grey))}
+    pictures[3] = hue_rotated(pictures[1], 40)
+    found = find_relations([(i, features.extract(im)) for i, im in pictures.items()])
+    assert {(r.a, r.b): r.relation for r in found} == {(1, 3): "alternate"}
 
 
 def test_groups_hold_the_copies_and_list_the_alternate(relations: list[Relation]) -> None:
@@ -175,7 +198,7 @@ def test_a_chain_is_checked_against_its_representative() -> None:
     spaces = [cand.content_vectors(feats), cand.frame_vectors(feats)]
     pairs = np.array([[0, 1], [0, 2], [0, 3], [3, 4]])
     sims = [0.99, 0.99, 0.98, 0.9]
-    linked = np.array([[s, 0.0, 1.0, 0.0, 0.0] for s in sims])
+    linked = np.array([[s, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0] for s in sims])
     ids = [10, 11, 12, 13, 14]
     out = _check_chains(feats, ids, spaces, pairs, linked, DEFAULT_THRESHOLD)
     assert [(r.a, r.b, r.relation) for r in out] == [(10, 14, "distinct")]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
@@ -24,9 +26,14 @@ def test_a_crop_lines_up_through_the_profiles_then_the_pixels() -> None:
     assert agreement[0] > 0.95
     rough = verify.warp_compare(prep, np.array([0]), np.array([1]), found)
     assert rough.similarity[0] > 0.8
-    _, sc = transforms.refine(prep, np.array([0]), np.array([1]), found)
+    moved, sc = transforms.refine(prep, np.array([0]), np.array([1]), found)
     assert sc.similarity[0] >= max(0.9, rough.similarity[0])
     assert sc.overlap[0] > 0.75
+    # Every score it returns is the one of the transform it returns, new scores included.
+    again = verify.warp_compare(prep, np.array([0]), np.array([1]), moved)
+    for field in fields(verify.Scores):
+        np.testing.assert_allclose(getattr(sc, field.name), getattr(again, field.name),
+                                   err_msg=field.name)
 
 
 def test_a_caption_in_the_margin_lines_up_through_the_frames() -> None:

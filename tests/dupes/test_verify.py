@@ -91,3 +91,24 @@ def test_a_changed_region_is_caught_even_when_small() -> None:
     assert sc.similarity[0] < 0.85  # ... so it is not called a duplicate
     caption = as_stored(prepared(original, captioned(original)))
     assert caption.local[0] < sc.local[0]
+
+
+def test_a_whole_recolour_changes_colour_everywhere_a_part_recolour_in_one_region() -> None:
+    original = drawing()
+    w, h = original.size
+    part = original.copy()
+    part.paste(hue_rotated(original).crop((0, 0, w // 3, h // 3)), (0, 0))  # one corner
+    whole = as_stored(prepared(original, hue_rotated(original)))
+    local = as_stored(prepared(original, part))
+    assert whole.colour_rest[0] > 0.5 * whole.colour[0]
+    assert local.colour[0] > 0.05  # the corner did change colour ...
+    assert local.colour_rest[0] < 0.2 * local.colour[0]  # ... and only there
+
+
+def test_a_hue_turn_keeps_the_colourfulness_greying_does_not() -> None:
+    original = drawing()
+    turned = as_stored(prepared(original, hue_rotated(original)))
+    greyed = as_stored(prepared(original, ImageEnhance.Color(original).enhance(0.2)))
+    assert turned.colour[0] > 0.3 and greyed.colour[0] > 0.3  # both changed colour ...
+    assert turned.chroma_change[0] < 0.15  # ... one kept how colourful it was
+    assert greyed.chroma_change[0] > 0.5

@@ -5,10 +5,10 @@ could check, 'duplicate' or 'alternate' with a similarity in 0..1: the share of 
 content (ink) that stayed the same, in lightness and in colour, after the two are
 lined up. One threshold on that similarity decides duplicates (DEFAULT_THRESHOLD);
 pairs that line up but changed more than that only in one region, or only in colour
-with every hue turned alike — a recolour, a changed costume, a prop added or erased —
-are alternates. Chains of duplicates of three or more are checked against their
-representative ('distinct' pairs are kept apart), so that look-alikes met one at a time
-(sparse sketches) do not pile up into one group.
+with every hue turned alike and the lightness kept — a recolour, a changed costume, a
+prop added or erased — are alternates. Chains of duplicates of three or more are
+checked against their representative ('distinct' pairs are kept apart), so that
+look-alikes met one at a time (sparse sketches) do not pile up into one group.
 
 `build_groups` turns relations and the user's decisions into groups without
 chaining across a boundary: two pictures that are alternates, or marked
@@ -40,6 +40,11 @@ from illudex.progress import ProgressCallback, notify
 MIN_OVERLAP = 0.7  # lined-up contents must cover this much of each other
 ALT_REST = 0.04  # alternates: outside one region, at most this share of ink changed
 HUE_SPREAD = 0.4  # ... and where colour changed most, the hue turned alike (a recolour)
+WHOLE_RECOLOUR = 0.5  # more than this share of the colour change lies outside one region:
+# the whole picture was recoloured, which turns every hue alike and keeps the lightness:
+RECOLOUR_SPREAD = 0.15  # ... so the hue turned this consistently at most
+RECOLOUR_REST = 0.02  # ... and outside one part at most this share of ink changed lightness
+RECOLOUR_CHROMA = 0.2  # ... and the colourfulness changed at most this much (relative)
 COARSE_SIDE = 16  # first pass: every candidate pair compared at this size
 COARSE_GATE = 0.15  # ... and compared in full only if less than this share of ink changed
 COARSE_REST = 0.06  # ... or less than this outside its most changed region
@@ -121,9 +126,9 @@ def _check_chains(
         measured[(int(i), int(j))] = row
     out = []
     for i, j in wanted:
-        similarity, _, overlap, rest, spread = measured[(i, j)]
+        similarity, _, overlap = measured[(i, j)][:3]
         unlike = similarity < threshold - CHAIN_MARGIN or overlap < MIN_OVERLAP
-        if unlike and not (rest <= ALT_REST and spread <= HUE_SPREAD):  # alternates: apart anyway
+        if unlike and not _alternate(measured[(i, j)]):  # alternates: apart anyway
             a, b = sorted((ids[i], ids[j]))
             out.append(Relation(a, b, "distinct", round(float(similarity), 4)))
     return out
@@ -181,11 +186,13 @@ def _verify(
     threshold: float,
     progress: ProgressCallback | None,
 ) -> np.ndarray:
-    """Best (similarity, structure, overlap, rest) per pair. Cheap first, dear last: all
-    pairs as stored at 16 px; the promising ones at 48 px; alignments only for pairs
-    that fell short as stored but whose frames or contents look alike."""
+    """Best (similarity, structure, overlap, rest, spread, colour_rest, colour,
+    chroma_change) per pair.
+    Cheap first, dear last: all pairs as stored at 16 px; the promising ones at 48 px;
+    alignments only for pairs that fell short as stored but whose frames or contents
+    look alike."""
     total = len(pairs)
-    best = np.zeros((total, 5))
+    best = np.zeros((total, 8))
     best[:, 1] = best[:, 3] = 1.0
     if not total:
         return best
@@ -268,22 +275,38 @@ def _try(
 
 
 def _rows(sc: verify.Scores) -> np.ndarray:
-    return np.stack([sc.similarity, sc.structure, sc.overlap, sc.rest, sc.spread], axis=1)
+    return np.stack([sc.similarity, sc.structure, sc.overlap, sc.rest, sc.spread, sc.colour_rest,
+                     sc.colour, sc.chroma_change], axis=1)
 
 
 def _classify(
     ids: list[int], pairs: np.ndarray, scores: np.ndarray, threshold: float
 ) -> list[Relation]:
     out = []
-    for (i, j), (similarity, _, overlap, rest, spread) in zip(pairs.tolist(), scores, strict=True):
+    for (i, j), row in zip(pairs.tolist(), scores, strict=True):
+        similarity, _, overlap = row[:3]
         if overlap < MIN_OVERLAP:
             continue
         if similarity >= threshold:
             relation = "duplicate"
-        elif rest <= ALT_REST and spread <= HUE_SPREAD:
+        elif _alternate(row):
             relation = "alternate"  # same lines, other colours; or one region changed
         else:
             continue
         a, b = sorted((ids[i], ids[j]))
         out.append(Relation(a, b, relation, round(float(similarity), 4)))
     return out
+
+
+def _alternate(row: np.ndarray) -> bool:
+    """Lined up, but changed in one region only (a part recoloured, added, erased or
+    replaced), or recoloured as a whole. A whole recolour turns every hue by the same
+    angle and leaves the lightness alone (a hue turn keeps each pixel's max and min
+    channel); unrelated pictures that share a layout (flags, icons of one set) change
+    colour everywhere too, but each region its own way and lighter or darker."""
+    _, structure, _, rest, spread, colour_rest, colour, chroma_change = row
+    if rest > ALT_REST or spread > HUE_SPREAD:
+        return False
+    whole = colour > 2 * structure and colour_rest > WHOLE_RECOLOUR * colour
+    return not whole or (spread <= RECOLOUR_SPREAD and rest <= RECOLOUR_REST
+                         and chroma_change <= RECOLOUR_CHROMA)

@@ -10,6 +10,8 @@ comparison itself, `verify.warp_compare`).
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import numpy as np
 
 from illudex.dupes import verify
@@ -180,6 +182,6 @@ def refine(
             sc = verify.warp_compare(prep, a, b, tried)
             better = sc.similarity > best.similarity
             current[better] = tried[better]
-            for field in ("structure", "colour", "overlap", "local", "rest", "spread"):
-                getattr(best, field)[better] = getattr(sc, field)[better]
+            for field in fields(verify.Scores):  # every score, however many there are
+                getattr(best, field.name)[better] = getattr(sc, field.name)[better]
     return current, best

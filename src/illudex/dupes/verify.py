@@ -18,7 +18,10 @@ small window, strokes one cell tall left out: an arrow that turned round, a reco
 part, but not a caption), `rest` (changed share outside the most changed region: ~0
 for a recolour or a changed costume), `overlap` (share of each picture's ink the other
 covers) and `spread` (how inconsistently the hue turned where colour changed: a
-recolour turns every hue alike, two flags sharing a layout do not).
+recolour turns every hue alike, two flags sharing a layout do not), and `colour_rest`
+(recoloured share outside the most recoloured region: ~0 for a recoloured part, most of
+`colour` for a whole recolour) and `chroma_change` (how much the colourfulness changed
+where colour changed: ~0 for a hue turn, high where a colour turned grey or black).
 `similarity = 1 - max(structure, colour, LOCAL_WEIGHT * local)`.
 
 Comparisons run on batches of pairs (numpy over a leading pair axis). `warp_compare`
@@ -80,6 +83,8 @@ class Scores:
     local: np.ndarray  # densest change in a small window (0..1)
     rest: np.ndarray  # share of ink changed outside the most changed region (a costume)
     spread: np.ndarray  # how inconsistently the hue turned where colour changed (0..1)
+    colour_rest: np.ndarray  # share of coloured ink recoloured outside the most changed region
+    chroma_change: np.ndarray  # how much the colourfulness changed where colour changed (0..1)
 
     @property
     def similarity(self) -> np.ndarray:
@@ -212,7 +217,7 @@ def _in_batches(count: int, compare_batch: Callable[[int], Scores]) -> Scores:
         parts = [compare_batch(s) for s in starts]
     if not parts:
         empty = np.zeros(0)
-        return Scores(empty, empty, empty, empty, empty, empty)
+        return Scores(empty, empty, empty, empty, empty, empty, empty, empty)
     return Scores(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(Scores)))
 
 
@@ -287,7 +292,7 @@ def _compare_views(
     rest = np.maximum(structure - _densest(integral, region) * region * region / n_ink, 0)
     if shape_only:
         zero = np.zeros(n)
-        return Scores(structure, zero, np.ones(n), zero, rest, zero)
+        return Scores(structure, zero, np.ones(n), zero, rest, zero, zero, zero)
 
     g4 = gain[:, None, None, None]
     cb, cb_lo, cb_hi = vb.chroma * g4, vb.chroma_lo * g4, vb.chroma_hi * g4
@@ -307,7 +312,11 @@ def _compare_views(
     overlap = np.ones(n) if valid is None else valid.reshape(n, -1).mean(1)
     # Judged only where colour is most of the change: a figure added brings hues of its own.
     spread = np.where(colour > 2 * structure, _hue_spread(va.chroma, cb, changed_colour), 0.0)
-    return Scores(structure, colour, overlap, local, rest, spread)
+    cregion = max(2, round(cside * REGION_WINDOW))
+    colour_rest = np.maximum(
+        colour - _densest(_integral(changed_colour), cregion) * cregion * cregion / n_col, 0)
+    return Scores(structure, colour, overlap, local, rest, spread, colour_rest,
+                  _chroma_change(va.chroma, cb, changed_colour))
 
 
 def _hue_spread(ca: np.ndarray, cb: np.ndarray, changed: np.ndarray) -> np.ndarray:
@@ -328,6 +337,21 @@ def _hue_spread(ca: np.ndarray, cb: np.ndarray, changed: np.ndarray) -> np.ndarr
                    (w * np.sin(turn)).reshape(n, -1).sum(1))
     spread = 1 - vec / np.maximum(total, 1e-6)
     return np.where(total >= HUE_EVIDENCE * w[0].size, spread, 0.0)
+
+
+def _chroma_change(ca: np.ndarray, cb: np.ndarray, changed: np.ndarray) -> np.ndarray:
+    """How much the colourfulness changed where the colour changed: the mean relative
+    change of the chroma (0: kept, as a hue turn keeps each pixel's max - min channel;
+    towards 1: a colour turned grey or black, or grey turned colourful)."""
+    def chroma(c: np.ndarray) -> np.ndarray:  # hexagonal chroma from the opponent channels
+        a, b = 2 * c[:, 0], 2 * c[:, 1]
+        return np.hypot(np.sqrt(3) * (b - a / 2), 1.5 * a + b)
+
+    ma, mb = chroma(ca), chroma(cb)
+    relative = np.abs(ma - mb) / np.maximum(np.maximum(ma, mb), 1.0)
+    w = changed * ((ma > INK_COLOUR) | (mb > INK_COLOUR))
+    n = len(w)
+    return (relative * w).reshape(n, -1).sum(1) / np.maximum(w.reshape(n, -1).sum(1), 1e-6)
 
 
 def _drop_thin_rows(changed: np.ndarray) -> np.ndarray:

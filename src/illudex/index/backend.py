@@ -96,18 +96,22 @@ def open_vector_index(library_dir: str | Path, conn: sqlite3.Connection, model: 
     backend = parse_backend(setting, library_dir)
     if backend.kind == EMBEDDED:
         return open_index(library_dir, conn, model)
-    from illudex.index.milvus import open_milvus_index
+    from illudex.index.milvus import MilvusIndex, open_milvus_index
+
+    def opened(in_sync_dim: int | None) -> MilvusIndex:
+        return open_milvus_index(backend.uri, conn, model,
+                                 token=os.environ.get(ENV_TOKEN, ""),
+                                 collection=backend.collection, index_type=backend.index_type,
+                                 dim=in_sync_dim)
 
     synced = _SyncState(Path(library_dir), backend, model)
     generation = catalog_generation(conn, model)
-    index = open_milvus_index(backend.uri, conn, model, token=os.environ.get(ENV_TOKEN, ""),
-                              collection=backend.collection, index_type=backend.index_type,
-                              dim=synced.dim_at(generation))
-    if synced.dim_at(generation) is not None and len(index) != synced.count():
+    in_sync_dim = synced.dim_at(generation)
+    index = opened(in_sync_dim)
+    if in_sync_dim is not None and len(index) != synced.count():
         # Milvus lost or gained rows behind the catalog's back (a server replaced): resync.
-        index = open_milvus_index(backend.uri, conn, model,
-                                  token=os.environ.get(ENV_TOKEN, ""),
-                                  collection=backend.collection, index_type=backend.index_type)
+        index.close()
+        index = opened(None)
     if generation is not None:
         synced.remember(generation, index.dim, len(index))
     return index
