@@ -10,7 +10,7 @@ from PIL import Image, ImageDraw
 
 from illudex.dupes import transforms, verify
 from tests.dupes.pictures import drawing
-from tests.dupes.test_verify import as_stored, cropped, prepared
+from tests.dupes.test_verify import as_stored, cropped, hue_rotated, prepared
 
 
 def test_a_crop_lines_up_through_the_profiles_then_the_pixels() -> None:
@@ -26,11 +26,25 @@ def test_a_crop_lines_up_through_the_profiles_then_the_pixels() -> None:
     assert agreement[0] > 0.95
     rough = verify.warp_compare(prep, np.array([0]), np.array([1]), found)
     assert rough.similarity[0] > 0.8
-    moved, sc = transforms.refine(prep, np.array([0]), np.array([1]), found)
+    _, sc = transforms.refine(prep, np.array([0]), np.array([1]), found)
     assert sc.similarity[0] >= max(0.9, rough.similarity[0])
     assert sc.overlap[0] > 0.75
-    # Every score it returns is the one of the transform it returns, new scores included.
-    again = verify.warp_compare(prep, np.array([0]), np.array([1]), moved)
+
+
+def test_refine_returns_every_score_of_the_transform_it_returns() -> None:
+    original = Image.new("RGB", (320, 256), (90, 160, 220))
+    original.paste(drawing(4), (0, 0), mask=None)
+    original = original.resize((320, 256))
+    ImageDraw.Draw(original).rectangle((0, 0, 319, 40), fill=(30, 90, 30))
+    copy = cropped(original)
+    half = copy.crop((0, 0, copy.width // 2, copy.height))
+    copy.paste(hue_rotated(half), (0, 0))  # a recoloured part: every colour score moves
+    prep = prepared(original, copy)
+    pair = np.array([0]), np.array([1])
+    found, _ = transforms.profile_transforms(prep, *pair)
+    moved, sc = transforms.refine(prep, *pair, found)
+    assert not np.allclose(moved, found)  # it did move
+    again = verify.warp_compare(prep, *pair, moved)
     for field in fields(verify.Scores):
         np.testing.assert_allclose(getattr(sc, field.name), getattr(again, field.name),
                                    err_msg=field.name)

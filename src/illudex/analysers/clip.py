@@ -1,6 +1,6 @@
 """CLIP-style image and text encoders (ONNX, the visual/textual folder layout).
 
-Layout (docs/models.md): `config.json` (open_clip config, `text_cfg.context_length`),
+Layout (README, `illudex embed`): `config.json` (open_clip config, `text_cfg.context_length`),
 `visual/model.onnx` + `visual/preprocess_cfg.json` (size, mean, std, interpolation,
 resize_mode), `textual/model.onnx` + `textual/tokenizer.json` (+ tokenizer_config.json
 naming the pad token). Embeddings are L2-normalised, so similarity is a dot product.

@@ -1,6 +1,6 @@
 """DeepDanbooru taggers: a project folder with an ONNX export, loaded like a WD tagger.
 
-Layout (docs/models.md): `model.onnx`, `tags.txt` (one tag per line, in output order;
+Layout (README, `illudex tag`): `model.onnx`, `tags.txt` (one tag per line, in output order;
 ratings as `rating:safe|questionable|explicit`), `tags-character.txt` and
 `tags-general.txt` (the categories). Input 512² RGB 0..1, NHWC; output sigmoid scores.
 The picture keeps its aspect ratio, scaled to fit and centred, its edge pixels repeated to

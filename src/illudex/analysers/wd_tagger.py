@@ -1,6 +1,6 @@
 """The WD tagger (SmilingWolf): booru tags, ratings and an image embedding from one run.
 
-Interface of the models (see docs/models.md): one NHWC float32 input of BGR values 0..255,
+Interface of the models (README, `illudex tag`): one NHWC float32 input of BGR values 0..255,
 one output of sigmoid scores in the order of `selected_tags.csv`. The input of the final
 classifier layer is exposed as a second output (see `illudex.models.graph`) and returned,
 L2-normalised, as the embedding.
