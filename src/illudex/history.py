@@ -17,7 +17,7 @@ from pathlib import Path
 
 from illudex.catalog import journalrows
 from illudex.catalog.images import row_by_path
-from illudex.journal import Journal, JournalError
+from illudex.journal import Journal, JournalError, UndoReport
 from illudex.paths import is_under, sidecar_path
 from illudex.scan.walk import TRASH_DIR_NAME
 
@@ -166,3 +166,39 @@ def _size(path: str) -> int | None:
         return os.path.getsize(path)
     except OSError:
         return None
+
+
+class History:
+    """`lib.history`: what was done (newest first), undoing it, the trash, putting pictures back."""
+
+    def __init__(self, library_dir: Path, conn: sqlite3.Connection, journal: Journal) -> None:
+        self.dir = library_dir
+        self.conn = conn
+        self.journal = journal
+
+    def undo(self, action_id: int | None = None) -> UndoReport:
+        """Undo one action (default: the last one not undone yet)."""
+        return self.journal.undo(action_id)
+
+    def actions(self, limit: int = 50, offset: int = 0) -> list[ActionEntry]:
+        """The journal, newest first: each action with what it moved or changed."""
+        return actions(self.conn, self.dir, limit, offset)
+
+    def count_actions(self) -> int:
+        return count_actions(self.conn)
+
+    def count_operations(self, action_id: int) -> int:
+        """Files one action moved, wrote or made."""
+        return journalrows.count_entries(self.conn, action_id)
+
+    def trash(self, limit: int = 500) -> list[TrashItem]:
+        """Pictures in the trash, newest first."""
+        return trash_contents(self.conn, self.dir, limit)
+
+    def restore(self, entries: Sequence[int]) -> RestoreResult:
+        """Put trashed pictures back (one undoable action); `entries` from `trash`."""
+        return restore(self.conn, self.journal, self.dir, entries)
+
+    def change_token(self) -> str:
+        """Differs whenever pictures, the journal or duplicate decisions changed."""
+        return change_token(self.conn)

@@ -14,9 +14,9 @@ everything else is a service it composes, each owning its logic (the modules nam
     lib.vocabulary  aliases, implications, translations, as files      (tags.service)
     lib.similarity  search by picture, upload or words; vector indexes (search.similar)
     lib.dupes       find, decide, plan, resolve, align                 (dupes.service)
-    lib.models      tag, embed, score quality, teach a tag             (analysers.modelruns)
+    lib.models      tag, embed, score quality, teach a tag             (analysers.service)
     lib.files       trash, move, copy pictures; export clusters        (fileactions)
-    lib.history     the journal, undo, the trash                       (history_service)
+    lib.history     the journal, undo, the trash                       (history)
 
 Services are made on first use, so opening a library loads no numpy, no model runtime.
 """
@@ -44,12 +44,12 @@ from illudex.scan.worker import Analyser
 from illudex.settings import RunLimits, Settings
 
 if TYPE_CHECKING:  # heavy modules (numpy, scikit-learn) load only when a service needs them
-    from illudex.analysers.modelruns import ModelRuns
+    from illudex.analysers.service import ModelRuns
     from illudex.cluster import ClusterOptions, ClusterResult
     from illudex.dataset.chain import Dataset
     from illudex.dupes.service import DupesService
     from illudex.fileactions import PictureFiles
-    from illudex.history_service import History
+    from illudex.history import History
     from illudex.search import SearchResult
     from illudex.search.similar import Similarity
     from illudex.tags.service import TagService, VocabularyService
@@ -201,7 +201,7 @@ class Library:
 
     @cached_property
     def models(self) -> ModelRuns:
-        from illudex.analysers.modelruns import ModelRuns
+        from illudex.analysers.service import ModelRuns
 
         return ModelRuns(self.conn, self.journal, self.settings, self.limits)
 
@@ -213,6 +213,6 @@ class Library:
 
     @cached_property
     def history(self) -> History:
-        from illudex.history_service import History
+        from illudex.history import History
 
         return History(self.dir, self.conn, self.journal)
