@@ -124,3 +124,45 @@ def test_ray_reads_pictures_from_s3_and_analyses_them_as_the_scan_does(
         assert (there.digest, there.size, there.width, there.format, there.error) == (
             here.digest, here.size, here.width, here.format, here.error), path.name
         assert there.features == here.features, path.name
+
+
+def red_box_pictures(folder: Path) -> Path:
+    """Pictures with red squares (faces to the tiny detector), one of them a JPEG."""
+    from PIL import ImageDraw
+
+    folder.mkdir()
+    for i in range(6):
+        image = Image.new("RGB", (300 + 40 * i, 260), (200, 220, 240 - 20 * i))
+        ImageDraw.Draw(image).rectangle((20 + 10 * i, 30, 110 + 10 * i, 120), fill=(255, 0, 0))
+        if i % 2:
+            ImageDraw.Draw(image).rectangle((180, 140, 240, 200), fill=(255, 0, 0))
+        image.save(folder / f"d{i}.{'jpg' if i == 3 else 'png'}")
+        (folder / f"d{i}.txt").write_text("1girl, solo")
+    return folder
+
+
+def test_dataset_model_steps_on_ray_export_the_local_engines_files(
+        tmp_path: Path, ray_local: None) -> None:
+    from tests.fixtures.deepghs_models import build_detector
+
+    art = red_box_pictures(tmp_path / "art")
+    detector = build_detector(tmp_path / "det.onnx", size=128)
+    exported = {}
+    for engine in ("local", "ray"):
+        spec = tmp_path / f"{engine}.toml"
+        spec.write_text(f'[source]\npaths = ["{art}"]\n\n'
+                        # Crops, then a detector run on the crops (cache files) too.
+                        f'[[step]]\nuse = "three-stage-split"\nperson_model = "{detector}"\n'
+                        f'halfbody_model = "{detector}"\nhead_model = "{detector}"\n'
+                        f'head_scale = 0.5\n\n'
+                        f'[export]\nformat = "files"\ndir = "{tmp_path / engine / "out"}"\n'
+                        f'name = "x"\n')
+        cli("dataset", "build", spec, "--engine", engine, "--library", tmp_path / engine)
+        if engine == "local":
+            assert "MapBatches(_StepInference)" not in ray_plans()
+        out = tmp_path / engine / "out"
+        exported[engine] = {p.relative_to(out): p.read_bytes()
+                            for p in sorted(out.rglob("*")) if p.is_file()}
+    assert "MapBatches(_StepInference)" in ray_plans()
+    assert len([p for p in exported["local"] if p.suffix == ".png"]) >= 9  # person + head
+    assert exported["ray"] == exported["local"]

@@ -74,7 +74,6 @@ def tag_images(
 ) -> TagSummary:
     """Tag `images` ((catalog id, path) pairs) with `tagger`, storing tags and embeddings."""
     options = options or TagOptions()
-    source = model_source(tagger.name)
     summary = RunSummary(tagger.name, total=len(images))
     todo = images if options.rerun else pending(conn, images, tagger.name, "tags")
     summary.skipped = len(images) - len(todo)
@@ -85,12 +84,7 @@ def tag_images(
                                        progress, "tag"):
         scores, feats = tagger.predict(pixels)
         results = tagger.results(scores, feats, paths, options)
-        store_tags(conn, tagger, source, ids, results, options.store_embeddings)
-        summary.done += len(ids)
-        if on_result:
-            for result in results:
-                on_result(result)
-        _report(progress, summary, "tag")
+        commit_tags(conn, tagger, ids, results, options, summary, on_result, progress)
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -114,11 +108,32 @@ def embed_images(
     started = time.perf_counter()
     for ids, _paths, pixels in _batches(todo, clip_model.preprocess, size, n_workers, summary,
                                         progress, "embed"):
-        store_vectors(conn, clip_model.name, ids, clip_model.embed_batch(pixels))
-        summary.done += len(ids)
-        _report(progress, summary, "embed")
+        commit_vectors(conn, clip_model.name, ids, clip_model.embed_batch(pixels), summary,
+                       progress)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def commit_tags(conn: sqlite3.Connection, tagger: WDTagger, ids: Sequence[int],
+                results: Sequence[TagResult], options: TagOptions, summary: RunSummary,
+                on_result: Callable[[TagResult], None] | None,
+                progress: ProgressCallback | None) -> None:
+    """One tagged batch's last step, whichever engine ran the model: store, count, report."""
+    store_tags(conn, tagger, model_source(tagger.name), ids, results, options.store_embeddings)
+    summary.done += len(ids)
+    if on_result:
+        for result in results:
+            on_result(result)
+    report(progress, summary, "tag")
+
+
+def commit_vectors(conn: sqlite3.Connection, model: str, ids: Sequence[int],
+                   vectors: np.ndarray, summary: RunSummary,
+                   progress: ProgressCallback | None) -> None:
+    """One embedded batch's last step, whichever engine ran the model."""
+    store_vectors(conn, model, ids, vectors)
+    summary.done += len(ids)
+    report(progress, summary, "embed")
 
 
 def model_source(model_name: str) -> str:
@@ -211,7 +226,7 @@ def _batches(
     for image_id, path, array, error in _prepared(items, prep, workers, batch_size):
         if array is None:
             summary.errors.append((path, error))
-            _report(progress, summary, stage, path)
+            report(progress, summary, stage, path)
             continue
         ids.append(image_id)
         paths.append(path)
@@ -255,7 +270,7 @@ def _scored(result: TagResult) -> Iterator[tuple[str, float]]:
         yield RATING_PREFIX + result.top_rating, result.rating[result.top_rating]
 
 
-def _report(progress: ProgressCallback | None, summary: RunSummary, stage: str,
+def report(progress: ProgressCallback | None, summary: RunSummary, stage: str,
             current: str = "") -> None:
     notify(progress, stage, summary.done + len(summary.errors),
            summary.total - summary.skipped, current)

@@ -39,7 +39,8 @@ def build_command(
     json_out: JsonOption = False,
 ) -> None:
     """Run the spec's source through its steps and export the result, with report.html.
-    With --engine ray, the source's scan runs on Ray (model steps run here)."""
+    With --engine ray, the source's scan and the model steps' inference run on Ray
+    (upscale runs here)."""
     from illudex.dataset.pipeline import build
     from illudex.dataset.spec import load_spec
 

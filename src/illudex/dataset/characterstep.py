@@ -9,19 +9,23 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from illudex.dataset.items import Dropped, Item
 from illudex.dataset.modelrun import (
     ModelStep,
+    ModelUse,
     Outcome,
     cached_values,
     decode_workers,
     list_param,
+    load_analyser,
     model_id,
+    model_outputs,
     open_upright,
-    prepared_batches,
     recipe_key,
+    run_method,
 )
 from illudex.dataset.step import ItemStep, Param
 from illudex.models import deepghs
@@ -68,8 +72,11 @@ class CharacterFilter(ModelStep):
         recipe = recipe_key("ccip", model_id(self.model))[:16]
 
         def compute(missing: list[Item]) -> Iterator[list[float]]:
-            for batch, _ in prepared_batches(missing, model.prep, decode_workers(context)):
-                yield from model.features_prepared(batch).tolist()
+            use = ModelUse(partial(load_analyser, "illudex.analysers.ccip:CCIP", str(self.model)),
+                           partial(run_method, "features_prepared", ()))
+            for row, _ in model_outputs(missing, model, model.prep, use,
+                                        decode_workers(context), context):
+                yield row.tolist()
 
         return cached_values(context.cache, items, lambda i: f"ccip-{i.key}-{recipe}", compute)
 

@@ -5,20 +5,24 @@ classifier, and its aesthetic quality score; results in `meta["class"]` and
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 from illudex.dataset.errors import DatasetError
 from illudex.dataset.items import Dropped, Item
 from illudex.dataset.modelrun import (
     ModelStep,
+    ModelUse,
     Outcome,
     Stored,
     cached_values,
     decode_workers,
     list_param,
+    load_analyser,
     model_id,
-    prepared_batches,
+    model_outputs,
     recipe_key,
+    run_method,
 )
 from illudex.dataset.step import ItemStep, Param
 from illudex.models import deepghs
@@ -77,8 +81,12 @@ class ClassFilter(ModelStep):
             from illudex.analysers.classify import Classifier
 
             classifier = Classifier.load(self.model)
-            for batch, _ in prepared_batches(missing, classifier.prep, workers):
-                yield from classifier.scores_prepared(batch)
+            use = ModelUse(partial(load_analyser, "illudex.analysers.classify:Classifier",
+                                   str(self.model)),
+                           partial(run_method, "scores_prepared", ()))
+            for scores, _ in model_outputs(missing, classifier, classifier.prep, use, workers,
+                                          context):
+                yield scores
 
         return cached_values(context.cache, items, lambda i: f"cls-{i.key}-{recipe}", compute,
                        Stored.of(context, "class", self.model))
@@ -128,8 +136,11 @@ class MinQuality(ModelStep):
             from illudex.analysers.qualityrun import records
 
             scorer = QualityScorer.load(self.model)
-            for batch, _ in prepared_batches(missing, scorer.classifier.prep, workers):
-                yield from records(scorer, batch)
+            use = ModelUse(partial(load_analyser, "illudex.analysers.quality:QualityScorer",
+                                   str(self.model)), records)
+            for record, _ in model_outputs(missing, scorer, scorer.classifier.prep, use,
+                                           workers, context):
+                yield record
 
         return cached_values(context.cache, items, lambda i: f"qual-{i.key}-{recipe}", compute,
                        Stored.of(context, "quality", self.model))

@@ -6,19 +6,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from illudex.dataset.errors import DatasetError
 from illudex.dataset.items import Dropped, Item
 from illudex.dataset.modelrun import (
     ModelStep,
+    ModelUse,
     Outcome,
     Stored,
     cached_values,
     decode_workers,
+    load_analyser,
     model_id,
-    prepared_batches,
+    model_outputs,
     recipe_key,
+    run_method,
 )
 from illudex.dataset.step import ItemStep, Param
 from illudex.models import deepghs
@@ -54,19 +58,21 @@ class DetectorUse:
 
         recipe = recipe_key("detect", model_id(self.model), self.conf, self.iou, self.resize)
         stored = Stored.of(context, self.kind, self.model, self.conf, self.iou, self.resize)
-        found = cached_values(cache, items, lambda i: f"det-{i.key}-{recipe[:16]}", self._compute,
-                        stored)
+        found = cached_values(cache, items, lambda i: f"det-{i.key}-{recipe[:16]}",
+                              partial(self._compute, context=context), stored)
         return [Detections(f["size"][0], f["size"][1], [Box.from_json(b) for b in f["boxes"]])
                 for f in found]
 
-    def _compute(self, items: list[Item]) -> Iterator[dict[str, Any]]:
+    def _compute(self, items: list[Item], context: Any) -> Iterator[dict[str, Any]]:
         from illudex.analysers.detect import Detector
 
         detector = Detector.load(self.model, resize=self.resize)
-        for batch, sizes in prepared_batches(items, detector.prep, self.workers):
-            boxes = detector.detect_prepared(batch, self.conf, self.iou)
-            for size, found in zip(sizes, boxes, strict=True):
-                yield {"size": list(size), "boxes": [b.to_json() for b in found]}
+        use = ModelUse(partial(load_analyser, "illudex.analysers.detect:Detector",
+                               str(self.model), resize=self.resize),
+                       partial(run_method, "detect_prepared", (self.conf, self.iou)))
+        for found, size in model_outputs(items, detector, detector.prep, use,
+                                             self.workers, context):
+            yield {"size": list(size), "boxes": [b.to_json() for b in found]}
 
 
 def detector_params(model: str, conf: float, iou: float) -> tuple[Param, ...]:

@@ -2,7 +2,8 @@
 
 Each model step is an item step: it runs in this process, loads its model once (through
 illudex's model registry: a name, a folder or an .onnx file in `model`), decodes
-pictures in worker processes (`prepared_batches`), runs the model on batches and keeps
+pictures in worker processes (`prepared_batches`), runs the model on batches (or, on another
+engine such as Ray, hands both to it: `model_outputs`, `ModelUse`) and keeps
 what it said per picture key and parameters (`cached_values`: the step cache, and for
 catalog pictures the catalog's model_results through `Stored`), so a re-run runs no
 model. What a step found goes into the item's metadata (`detections`, `class`,
@@ -75,6 +76,47 @@ def prepared_batches(items: Sequence[Item], prep: Any, workers: int
             batch, sizes = [], []
     if batch:
         yield batch, sizes
+
+
+def load_analyser(where: str, name: str, **options: Any) -> Any:
+    """`module:Class`.load(name, **options): a module-level loader, so that
+    `partial(load_analyser, …)` pickles to wherever an engine runs inference."""
+    import importlib
+
+    module, cls = where.split(":")
+    return getattr(importlib.import_module(module), cls).load(name, **options)
+
+
+def run_method(method: str, args: tuple[Any, ...], model: Any, batch: list[Any]) -> list[Any]:
+    """model.method(batch, *args), one value per input (picklable with `partial`)."""
+    return list(getattr(model, method)(batch, *args))
+
+
+@dataclass(frozen=True)
+class ModelUse:
+    """How a step runs its model on a batch of prepared inputs, in a form an engine can
+    ship to its inference workers: `load()` loads the model there, `infer(model, batch)`
+    gives one value per input."""
+
+    load: Callable[[], Any]
+    infer: Callable[[Any, list[Any]], Iterable[Any]]
+
+
+def model_outputs(items: Sequence[Item], model: Any, prep: Any, use: ModelUse, workers: int,
+                  context: Any = None) -> Iterator[tuple[Any, tuple[int, int]]]:
+    """(what the model said, the picture's full size) per item, in order: on the build's
+    engine (`lib.limits.engine`: Ray) when it has one, else here with `workers` decoding. Both
+    decode with `model.prep` through `modelprep.prepare_file`, so the values match."""
+    engine = getattr(getattr(getattr(context, "lib", None), "limits", None), "engine", None)
+    if engine is None:
+        for batch, sizes in prepared_batches(items, prep, workers):
+            yield from zip(use.infer(model, batch), sizes, strict=True)
+        return
+    for value, size, error in engine.model_outputs([i.file for i in items], prep,
+                                                   use.load, use.infer, BATCH):
+        if error:
+            raise DatasetError(error)
+        yield value, size
 
 
 @dataclass(frozen=True)

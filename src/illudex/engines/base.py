@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -30,6 +30,13 @@ class Engine(Protocol):
                      model: Any, load: ModelLoader, *,
                      progress: ProgressCallback | None = None) -> RunSummary:
         """`analysers.runner.embed_images` with inference where the engine runs it."""
+
+    def model_outputs(self, paths: Sequence[str], prep: Any, load: ModelLoader,
+                      infer: Callable[[Any, list[Any]], Iterable[Any]], batch_size: int,
+                      ) -> Iterator[tuple[Any, tuple[int, int], str]]:
+        """Per path, in order: (infer(model, batch) for its picture, its full size, an
+        error text or ""), each decoded by `modelprep.prepare_file` with `prep` (a
+        dataset model step's inference)."""
 
 
 

@@ -33,7 +33,7 @@ import numpy as np
 from illudex.engines.base import ModelLoader
 from illudex.engines.storage import S3Access, read_bytes
 from illudex.errors import Unavailable
-from illudex.progress import ProgressCallback, notify
+from illudex.progress import ProgressCallback
 
 if TYPE_CHECKING:
     from illudex.analysers.runner import RunSummary
@@ -85,7 +85,7 @@ class RayEngine:
                    tagger: Any, load: ModelLoader, *, options: TagOptions | None = None,
                    progress: ProgressCallback | None = None,
                    on_result: Callable[[TagResult], None] | None = None) -> RunSummary:
-        from illudex.analysers.runner import RunSummary, model_source, pending, store_tags
+        from illudex.analysers.runner import RunSummary, commit_tags, pending
         from illudex.analysers.wd_tagger import TagOptions
 
         options = options or TagOptions()
@@ -97,20 +97,14 @@ class RayEngine:
         for ids, paths, (scores, feats) in self._inferred(todo, tagger.preprocess, load,
                                                           "tag", size, summary, progress):
             results = tagger.results(scores, feats, paths, options)
-            store_tags(conn, tagger, model_source(tagger.name), ids, results,
-                       options.store_embeddings)
-            summary.done += len(ids)
-            if on_result:
-                for result in results:
-                    on_result(result)
-            _report(progress, summary, "tag")
+            commit_tags(conn, tagger, ids, results, options, summary, on_result, progress)
         summary.seconds = time.perf_counter() - started
         return summary
 
     def embed_images(self, conn: sqlite3.Connection, images: Sequence[tuple[int, str]],
                      model: Any, load: ModelLoader, *,
                      progress: ProgressCallback | None = None) -> RunSummary:
-        from illudex.analysers.runner import RunSummary, pending, store_vectors
+        from illudex.analysers.runner import RunSummary, commit_vectors, pending
 
         summary = RunSummary(model.name, total=len(images))
         todo = pending(conn, images, model.name, "embedding")
@@ -118,9 +112,7 @@ class RayEngine:
         started = time.perf_counter()
         for ids, _paths, vectors in self._inferred(todo, model.preprocess, load, "embed",
                                                    model.default_batch, summary, progress):
-            store_vectors(conn, model.name, ids, vectors)
-            summary.done += len(ids)
-            _report(progress, summary, "embed")
+            commit_vectors(conn, model.name, ids, vectors, summary, progress)
         summary.seconds = time.perf_counter() - started
         return summary
 
@@ -128,6 +120,8 @@ class RayEngine:
                   kind: str, size: int, summary: RunSummary, progress: ProgressCallback | None,
                   ) -> Iterator[tuple[list[int], list[str], Any]]:
         """(ids, paths, model output) per batch of `size`; failures go to the summary."""
+        from illudex.analysers.runner import report
+
         if not todo:
             return
         ds = _dataset([{"id": i, "path": os.fsencode(p)} for i, p in todo])
@@ -142,11 +136,35 @@ class RayEngine:
                                                   batch["out"], strict=True):
                 if error:
                     summary.errors.append((_path(path), str(error)))
-                    _report(progress, summary, kind, _path(path))
+                    report(progress, summary, kind, _path(path))
                 else:
                     ok.append((int(image_id), _path(path), pickle.loads(out)))
             if ok:
                 yield [o[0] for o in ok], [o[1] for o in ok], _stacked(kind, ok)
+
+    def model_outputs(self, paths: Sequence[str], prep: Any, load: ModelLoader,
+                      infer: Callable[[Any, list[Any]], Iterable[Any]], batch_size: int,
+                      ) -> Iterator[tuple[Any, tuple[int, int], str]]:
+        """A dataset model step's inference: decode + `prep` in CPU tasks
+        (`modelprep.prepare_file`, the local path's own), `infer` in the actor pool."""
+        if not paths:
+            return
+        ds = _dataset([{"n": n, "path": os.fsencode(p)} for n, p in enumerate(paths)])
+        ds = ds.map_batches(partial(_prepare_file_stage, prep=prep), batch_size=FILES_PER_TASK)
+        ds = ds.map_batches(_StepInference, fn_constructor_kwargs={"load": load, "infer": infer},
+                            batch_size=batch_size, compute=self._actors(),
+                            num_gpus=1 if self.gpus else 0)
+        # Rows come back in any order: held until the ones before them came.
+        waiting: dict[int, tuple[Any, tuple[int, int], str]] = {}
+        at = 0
+        for batch in ds.iter_batches(batch_size=batch_size, batch_format="numpy"):
+            for n, out, w, h, error in zip(batch["n"], batch["out"], batch["width"],
+                                           batch["height"], batch["error"], strict=True):
+                waiting[int(n)] = (pickle.loads(out) if out else None, (int(w), int(h)),
+                                   str(error))
+            while at in waiting:
+                yield waiting.pop(at)
+                at += 1
 
     def _actors(self) -> Any:
         """One inference actor per GPU; on CPUs, one per 4 cores (ONNX Runtime threads
@@ -163,12 +181,6 @@ def _stacked(kind: str, ok: list[tuple[int, str, Any]]) -> Any:
     scores = np.stack([o[2][0] for o in ok])
     feats = None if ok[0][2][1] is None else np.stack([o[2][1] for o in ok])
     return scores, feats
-
-
-def _report(progress: ProgressCallback | None, summary: RunSummary, stage: str,
-            current: str = "") -> None:
-    notify(progress, stage, summary.done + len(summary.errors),
-           summary.total - summary.skipped, current)
 
 
 def _dataset(rows: list[dict[str, Any]]) -> Any:
@@ -248,6 +260,37 @@ def _prepare_stage(batch: dict[str, np.ndarray], prep: Any) -> dict[str, np.ndar
         errors.append(problem)
     return {"id": batch["id"], "path": batch["path"], "error": np.array(errors, dtype=object),
             "pixels": _objects(pixels)}
+
+
+def _prepare_file_stage(batch: dict[str, np.ndarray], prep: Any) -> dict[str, np.ndarray]:
+    """Each row's picture decoded and prepared as a dataset step's local decode does."""
+    from illudex.analysers.modelprep import prepare_file
+
+    done = [prepare_file((_path(p), prep)) for p in batch["path"]]
+    return {"n": batch["n"], "pixels": _objects([pickle.dumps(d[0]) for d in done]),
+            "width": np.array([d[1][0] for d in done]),
+            "height": np.array([d[1][1] for d in done]),
+            "error": np.array([d[2] for d in done], dtype=object)}
+
+
+class _StepInference:
+    """An actor holding a dataset step's model: `infer(model, batch)` on the prepared
+    inputs of the rows that decoded."""
+
+    def __init__(self, load: ModelLoader,
+                 infer: Callable[[Any, list[Any]], Iterable[Any]]) -> None:
+        self.model = load()
+        self.infer = infer
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        good = [i for i, e in enumerate(batch["error"]) if not e]
+        outputs: list[bytes] = [b""] * len(batch["error"])
+        if good:
+            inputs = [pickle.loads(batch["pixels"][i]) for i in good]
+            for at, value in zip(good, self.infer(self.model, inputs), strict=True):
+                outputs[at] = pickle.dumps(value)
+        return {"n": batch["n"], "width": batch["width"], "height": batch["height"],
+                "error": batch["error"], "out": _objects(outputs)}
 
 
 class _Inference:
