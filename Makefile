@@ -23,7 +23,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 
 run: $(VENV)/.installed
 ifeq ($(strip $(DIR)),)
-	@test -d $(SAMPLE) || $(BIN)/python -m illudex.sample $(SAMPLE)
+	@test -d $(SAMPLE)/pictures || $(BIN)/python -m illudex.sample $(SAMPLE)
 	ILLUDEX_LIBRARY=$(SAMPLE)/.library $(BIN)/illudex dupes $(SAMPLE)
 else
 	$(BIN)/illudex dupes "$(DIR)"
