@@ -92,31 +92,34 @@ class ModelRuns:
         or any ONNX model folder with an illudex.json (stored under its name)."""
         from illudex.analysers.clip import DEFAULT_CLIP
         from illudex.analysers.embedder import OnnxEmbedder, is_embedder_folder
-        from illudex.analysers.runner import embed_images
         from illudex.engines import load_model
         from illudex.models.pool import shared
         from illudex.models.registry import model_source
 
         images = paths_at(self.conn, paths)
-        engine = self.limits.engine
         if model is not None and is_embedder_folder(model):
             custom = shared().get("embedder", str(model), device,
                                   lambda: OnnxEmbedder.load(model, device=device))
-            if engine is not None:
-                return engine.embed_images(self.conn, images, custom, partial(
-                    load_model, "embedder", str(model), device), progress=progress)
-            return embed_images(self.conn, images, custom,  # type: ignore[arg-type]
-                                progress=progress, workers=self.limits.workers)
+            return self._embed_with(images, custom,
+                                    partial(load_model, "embedder", str(model), device), progress)
         clip = shared().clip(model or DEFAULT_CLIP, device=device)
-        if engine is not None:
-            summary = engine.embed_images(self.conn, images, clip, partial(
-                load_model, "clip", model or DEFAULT_CLIP, device), progress=progress)
-        else:
-            summary = embed_images(self.conn, images, clip, progress=progress,
-                                   workers=self.limits.workers)
+        summary = self._embed_with(images, clip,
+                                   partial(load_model, "clip", model or DEFAULT_CLIP, device),
+                                   progress)
         self.settings.set("clip_model", model_source(model or DEFAULT_CLIP))
         self.settings.set("clip_name", clip.name)  # the name its vectors are stored under
         return summary
+
+    def _embed_with(self, images: Sequence[tuple[int, str]], embedder: Any,
+                    load: Callable[[], Any], progress: ProgressCallback | None) -> RunSummary:
+        """One embedding run, on the engine's workers when one is set, else here."""
+        from illudex.analysers.runner import embed_images
+
+        if self.limits.engine is not None:
+            return self.limits.engine.embed_images(self.conn, images, embedder, load,
+                                                   progress=progress)
+        return embed_images(self.conn, images, embedder, progress=progress,
+                            workers=self.limits.workers)
 
     def score_quality(
         self,

@@ -127,7 +127,8 @@ class RayEngine:
         ds = _dataset([{"id": i, "path": os.fsencode(p)} for i, p in todo])
         ds = ds.map_batches(_reader(), batch_size=FILES_PER_TASK)
         ds = ds.map_batches(partial(_prepare_stage, prep=prep), batch_size=FILES_PER_TASK)
-        ds = ds.map_batches(_Inference, fn_constructor_kwargs={"load": load, "kind": kind},
+        ds = ds.map_batches(_Inference, fn_constructor_kwargs={
+                                "load": load, "infer": partial(_run_model, kind)},
                             batch_size=size, compute=self._actors(),
                             num_gpus=1 if self.gpus else 0)
         for batch in ds.iter_batches(batch_size=size, batch_format="numpy"):
@@ -273,9 +274,9 @@ def _prepare_file_stage(batch: dict[str, np.ndarray], prep: Any) -> dict[str, np
             "error": np.array([d[2] for d in done], dtype=object)}
 
 
-class _StepInference:
-    """An actor holding a dataset step's model: `infer(model, batch)` on the prepared
-    inputs of the rows that decoded."""
+class _Inference:
+    """An actor holding a model, loaded once: `infer(model, inputs)` on the prepared inputs
+    of the rows that decoded, a batch at a time; the other columns pass through."""
 
     def __init__(self, load: ModelLoader,
                  infer: Callable[[Any, list[Any]], Iterable[Any]]) -> None:
@@ -289,32 +290,21 @@ class _StepInference:
             inputs = [pickle.loads(batch["pixels"][i]) for i in good]
             for at, value in zip(good, self.infer(self.model, inputs), strict=True):
                 outputs[at] = pickle.dumps(value)
-        return {"n": batch["n"], "width": batch["width"], "height": batch["height"],
-                "error": batch["error"], "out": _objects(outputs)}
+        passed = {name: column for name, column in batch.items() if name != "pixels"}
+        return {**passed, "out": _objects(outputs)}
 
 
-class _Inference:
-    """An actor holding the model: loaded once, then a batch at a time."""
+class _StepInference(_Inference):
+    """A dataset step's model: its own name in Ray's plans and dashboard."""
 
-    def __init__(self, load: ModelLoader, kind: str) -> None:
-        self.model = load()
-        self.kind = kind
 
-    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        good = [i for i, e in enumerate(batch["error"]) if not e]
-        outputs: list[bytes] = [b""] * len(batch["error"])
-        if good:
-            pixels = np.stack([pickle.loads(batch["pixels"][i]) for i in good])
-            for at, value in zip(good, self._infer(pixels), strict=True):
-                outputs[at] = pickle.dumps(value)
-        return {"id": batch["id"], "path": batch["path"], "error": batch["error"],
-                "out": _objects(outputs)}
-
-    def _infer(self, pixels: np.ndarray) -> Iterable[Any]:
-        if self.kind == "embed":
-            return list(self.model.embed_batch(pixels))
-        scores, feats = self.model.predict(pixels)
-        return [(s, None if feats is None else feats[i]) for i, s in enumerate(scores)]
+def _run_model(kind: str, model: Any, inputs: list[Any]) -> list[Any]:
+    """A tagger's or an embedder's outputs, one per picture, for a stacked batch."""
+    pixels = np.stack(inputs)
+    if kind == "embed":
+        return list(model.embed_batch(pixels))
+    scores, feats = model.predict(pixels)
+    return [(s, None if feats is None else feats[i]) for i, s in enumerate(scores)]
 
 
 def _path(value: Any) -> str:
