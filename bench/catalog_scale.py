@@ -37,9 +37,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import search_tags  # the 100 000-picture generator, reused at scale
 
+from illudex.catalog import embeddings as embedding_rows
 from illudex.catalog import images as image_rows
 from illudex.catalog.db import connect, transaction
-from illudex.index.vectors import catalog_fingerprints
 from illudex.library import scan_analysers
 from illudex.scan import engine
 from illudex.scan.worker import FileResult
@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
               f"peak memory +{grown:.2f} GiB", flush=True)
         if args.dim:
             t0 = time.perf_counter()
-            catalog_fingerprints(conn, "bench")
+            embedding_rows.fingerprints(conn, "bench")
             print(f"embedding fingerprints: {time.perf_counter() - t0:.1f} s", flush=True)
         print(f"{'query':<52} {'total':>8} {'first ms':>9} {'median ms':>10}")
         for query, total, first, median in tag_queries(conn, args.repeats):

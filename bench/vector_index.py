@@ -412,13 +412,13 @@ def bench_open(n: int, dim: int, centres: int, workdir: Path) -> None:
     """What opening the index of a real catalog costs: first build, unchanged, patched."""
     import logging
 
+    from illudex.catalog import embeddings as embedding_rows
     from illudex.catalog.db import connect
     from illudex.index import vectors
 
     logging.basicConfig(level=logging.WARNING)
     data = make_data(n + 1000, dim, centres, seed=dim)
     conn = connect(workdir / "catalog.db")
-    conn.executescript(vectors.EMBEDDING_GENERATIONS_SQL)
     insert_embeddings(conn, np.arange(1, n + 1), data[:n])
     print(f"\nopen_index on a catalog of {n} x {dim} (usearch f16), seconds")
 
@@ -429,9 +429,9 @@ def bench_open(n: int, dim: int, centres: int, workdir: Path) -> None:
         return result
 
     timed("scan the embeddings' fingerprints (no generation table)",
-          lambda: vectors.catalog_fingerprints(conn, "m"))
+          lambda: embedding_rows.fingerprints(conn, "m"))
     timed("read every vector from the catalog",
-          lambda: sum(len(i) for i, _ in vectors.iter_catalog_vectors(conn, "m", dim)))
+          lambda: sum(len(i) for i, _ in embedding_rows.batches(conn, "m", dim)))
     timed("first open: build from the catalog and save", lambda: vectors.open_index(
         workdir, conn, "m"))
     index = timed("open again, unchanged (generation matches: no scan)",

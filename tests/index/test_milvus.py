@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from illudex.catalog import embeddings as embedding_rows
 from illudex.errors import InvalidInput
 from illudex.index.milvus import (
     MilvusIndex,
@@ -18,7 +19,7 @@ from illudex.index.milvus import (
     open_milvus_index,
     partition_name,
 )
-from illudex.index.vectors import ExactIndex, catalog_fingerprints
+from illudex.index.vectors import ExactIndex
 
 needs_milvus_lite = pytest.mark.skipif(
     not all(importlib.util.find_spec(m) for m in ("pymilvus", "milvus_lite")),
@@ -120,7 +121,7 @@ def test_open_milvus_index_syncs_with_catalog(tmp_path: Path, catalog, vx) -> No
     vx.add_images(catalog, np.arange(251, 301), data[250:])
     index = open_milvus_index(uri, catalog, vx.MODEL)
     assert len(index) == 290
-    assert index.fingerprints() == catalog_fingerprints(catalog, vx.MODEL)[0]
+    assert index.fingerprints() == embedding_rows.fingerprints(catalog, vx.MODEL)[0]
     assert index.search(data[260], 1)[0][0] == 261
     index.close()
 

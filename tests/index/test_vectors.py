@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from illudex.catalog import embeddings as embedding_rows
 from illudex.index import vectors
 from illudex.index.vectors import (
     ExactIndex,
     HnswIndex,
     VectorIndex,
-    catalog_fingerprints,
     index_path,
     open_index,
 )
@@ -236,7 +236,7 @@ def test_stale_index_is_patched_from_catalog(catalog, vx, tmp_path: Path,
     assert index.search(data[1550], 2)[0][1] == pytest.approx(1.0, abs=2e-3)
     assert {i for i, _ in index.search(data[1550], 2)} == {500, 1551}
     assert all(i > 20 for i, _ in index.search(data[5], 20))
-    assert catalog_fingerprints(catalog, vx.MODEL)[0] == index.fingerprints()
+    assert embedding_rows.fingerprints(catalog, vx.MODEL)[0] == index.fingerprints()
     # the patch was saved: the next open has nothing to do
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="illudex.index.vectors"):
@@ -253,7 +253,7 @@ def test_index_far_behind_is_rebuilt(catalog, vx, tmp_path: Path,
     with caplog.at_level(logging.WARNING, logger="illudex.index.vectors"):
         index = open_index(tmp_path, catalog, vx.MODEL, exact_max=100)
     assert "out of date" in caplog.text
-    assert catalog_fingerprints(catalog, vx.MODEL)[0] == index.fingerprints()
+    assert embedding_rows.fingerprints(catalog, vx.MODEL)[0] == index.fingerprints()
 
 
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "no-manifest", "bad-manifest"])
@@ -294,7 +294,7 @@ def test_mixed_dimensions_in_catalog_are_reported(catalog, vx) -> None:
     vx.add_images(catalog, np.arange(1, 3), vx.clustered(2))
     vx.set_embeddings(catalog, np.array([2]), np.ones((1, 8), np.float32))
     with pytest.raises(ValueError, match="mixed dimensions"):
-        catalog_fingerprints(catalog, vx.MODEL)
+        embedding_rows.fingerprints(catalog, vx.MODEL)
 
 
 def test_malformed_embedding_rows_are_skipped(catalog, vx, tmp_path: Path) -> None:
@@ -323,15 +323,15 @@ def counted_catalog(catalog):
 
 def test_generation_counts_every_change(counted_catalog, vx) -> None:
     conn = counted_catalog
-    assert vectors.catalog_generation(conn, vx.MODEL) == 0
+    assert embedding_rows.generation(conn, vx.MODEL) == 0
     vx.add_images(conn, np.arange(1, 4), vx.clustered(3))
-    assert vectors.catalog_generation(conn, vx.MODEL) == 3
+    assert embedding_rows.generation(conn, vx.MODEL) == 3
     vx.set_embeddings(conn, np.array([2]), vx.clustered(1, seed=5))  # INSERT OR REPLACE
-    after_replace = vectors.catalog_generation(conn, vx.MODEL)
+    after_replace = embedding_rows.generation(conn, vx.MODEL)
     assert after_replace > 3
     vx.delete_images(conn, np.array([1]))  # cascades to embeddings
-    assert vectors.catalog_generation(conn, vx.MODEL) > after_replace
-    assert vectors.catalog_generation(conn, "other") == 0
+    assert embedding_rows.generation(conn, vx.MODEL) > after_replace
+    assert embedding_rows.generation(conn, "other") == 0
 
 
 def test_unchanged_catalog_is_not_scanned(counted_catalog, vx, tmp_path: Path) -> None:
@@ -349,4 +349,4 @@ def test_unchanged_catalog_is_not_scanned(counted_catalog, vx, tmp_path: Path) -
     vx.add_images(conn, np.array([601]), vx.clustered(1, seed=9))
     index = open_index(tmp_path, conn, vx.MODEL, exact_max=100)
     assert len(index) == 601
-    assert HnswIndex.load(index.path).generation == vectors.catalog_generation(conn, vx.MODEL)
+    assert HnswIndex.load(index.path).generation == embedding_rows.generation(conn, vx.MODEL)

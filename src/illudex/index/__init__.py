@@ -8,21 +8,18 @@
 
 from illudex.index.relevance import apply_cutoff, background_scores, cutoff
 from illudex.index.vectors import (
-    EMBEDDING_GENERATIONS_SQL,
     EXACT_MAX_VECTORS,
     ExactIndex,
     HnswIndex,
     IndexFileError,
     VectorIndex,
     build_from_catalog,
-    catalog_generation,
     index_path,
     open_index,
     sync_with_catalog,
 )
 
 __all__ = [
-    "EMBEDDING_GENERATIONS_SQL",
     "EXACT_MAX_VECTORS",
     "ExactIndex",
     "HnswIndex",
@@ -31,7 +28,6 @@ __all__ = [
     "apply_cutoff",
     "background_scores",
     "build_from_catalog",
-    "catalog_generation",
     "cutoff",
     "index_path",
     "open_index",

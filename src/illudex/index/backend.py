@@ -24,8 +24,6 @@ from illudex.catalog import embeddings as embedding_rows
 from illudex.errors import InvalidInput
 from illudex.index.vectors import (
     VectorIndex,
-    catalog_fingerprints,
-    catalog_generation,
     open_index,
 )
 
@@ -105,7 +103,7 @@ def open_vector_index(library_dir: str | Path, conn: sqlite3.Connection, model: 
                                  dim=in_sync_dim)
 
     synced = _SyncState(Path(library_dir), backend, model)
-    generation = catalog_generation(conn, model)
+    generation = embedding_rows.generation(conn, model)
     in_sync_dim = synced.dim_at(generation)
     index = opened(in_sync_dim)
     if in_sync_dim is not None and len(index) != synced.count():
@@ -163,7 +161,7 @@ def migrate(library_dir: str | Path, conn: sqlite3.Connection, target: str,
     parse_backend(target, library_dir)  # refuse a bad target before any work
     copied: dict[str, int] = {}
     for model in embedding_models(conn):
-        if catalog_fingerprints(conn, model)[1] == 0:
+        if embedding_rows.fingerprints(conn, model)[1] == 0:
             continue
         index = open_vector_index(library_dir, conn, model, target)
         copied[model] = len(index)

@@ -24,12 +24,12 @@ from typing import Any
 
 import numpy as np
 
+from illudex.catalog import embeddings as embedding_rows
 from illudex.errors import InvalidInput, Unavailable
 from illudex.index.vectors import (
     AllowedIds,
     allowed_array,
     as_ids,
-    catalog_fingerprints,
     checked_batch,
     fingerprints,
     normalise_rows,
@@ -322,7 +322,7 @@ def open_milvus_index(uri: str, conn: sqlite3.Connection, model: str, *, token: 
     if dim is not None:
         return MilvusIndex(uri, model, dim, token=token, collection=collection,
                            index_type=index_type)
-    catalog, dim = catalog_fingerprints(conn, model)
+    catalog, dim = embedding_rows.fingerprints(conn, model)
     if dim == 0:
         raise InvalidInput(f"the catalog has no embeddings of model {model!r} yet: run it first")
     index = MilvusIndex(uri, model, dim, token=token, collection=collection,

@@ -23,7 +23,6 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from illudex.catalog import embeddings as embedding_rows
-from illudex.catalog.schema import MIGRATIONS
 from illudex.catalog.transaction import transaction
 from illudex.errors import IlludexError
 from illudex.progress import ProgressCallback, notify
@@ -446,14 +445,6 @@ def _usearch_progress(progress: ProgressCallback | None) -> Callable[[int, int],
 # ---------------------------------------------------------------- the catalog side
 
 
-# The rows live in catalog.embeddings; these names are what the index modules call them.
-#: Migration 3 of the catalog (`embedding_generations`): a per-model counter that every change
-#: to `embeddings` bumps, so `open_index` tells in one row read that an index file is current
-#: (reading the fingerprints of 100 000 embeddings takes ~1-2 s, as rows are 4 KiB each).
-EMBEDDING_GENERATIONS_SQL = MIGRATIONS[2]
-catalog_generation = embedding_rows.generation
-catalog_fingerprints = embedding_rows.fingerprints
-iter_catalog_vectors = embedding_rows.batches
 
 
 class Fingerprinted(VectorIndex, Protocol):
@@ -467,12 +458,12 @@ def sync_with_catalog(index: Fingerprinted, conn: sqlite3.Connection, model: str
     """Patch `index` to match the catalog: (added, removed). Anything whose fingerprint
     differs is re-added; ids gone from the catalog are removed."""
     if catalog is None:
-        catalog, _ = catalog_fingerprints(conn, model)
+        catalog, _ = embedding_rows.fingerprints(conn, model)
     have = index.fingerprints()
     gone = [i for i in have if i not in catalog]
     changed = [i for i, fp in catalog.items() if have.get(i) != fp]
     index.remove(gone)
-    for ids, vectors in iter_catalog_vectors(conn, model, index.dim, changed):
+    for ids, vectors in embedding_rows.batches(conn, model, index.dim, changed):
         index.add(ids, vectors)
     return len(changed), len(gone)
 
@@ -481,7 +472,7 @@ def build_from_catalog(index: ExactIndex | HnswIndex, conn: sqlite3.Connection,
                        model: str, progress: ProgressCallback | None = None) -> None:
     """Fill an empty index with every embedding of `model` (one add: the graph builds in
     parallel)."""
-    batches = list(iter_catalog_vectors(conn, model, index.dim))
+    batches = list(embedding_rows.batches(conn, model, index.dim))
     if not batches:
         return
     ids, vecs = np.concatenate([b[0] for b in batches]), np.concatenate([b[1] for b in batches])
@@ -512,12 +503,12 @@ def open_index(library_dir: str | Path, conn: sqlite3.Connection, model: str, *,
     """
     path = index_path(library_dir, model)
     with transaction(conn):  # one snapshot: the generation and the rows agree
-        generation = catalog_generation(conn, model)
+        generation = embedding_rows.generation(conn, model)
         if generation is not None and path.exists():
             current = _load_or_none(path, None)
             if current is not None and current.generation == generation:
                 return current  # the fast path: nothing changed since the file was saved
-        catalog, dim = catalog_fingerprints(conn, model)
+        catalog, dim = embedding_rows.fingerprints(conn, model)
         if len(catalog) <= exact_max:
             exact = ExactIndex(dim or 1)
             if catalog:
