@@ -9,8 +9,9 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Mapping
 
+from illudex.catalog.transaction import transaction
 from illudex.learn.examples import learned_source
-from illudex.tags.history import finish_edit, start_edit, transaction
+from illudex.tags.history import finish_edit, start_edit
 from illudex.tags.vocabulary import ensure_tag
 
 
@@ -18,7 +19,7 @@ def apply_learned(conn: sqlite3.Connection, tag: str, scored: Mapping[int, float
     """Tag these images with `tag` from `learned:tag` at these scores (older learned rows of
     the tag replaced). Returns the tag edit id, or None when nothing changed."""
     source = learned_source(tag)
-    with transaction(conn):
+    with transaction(conn, immediate=True):
         rec = start_edit(conn, "learned", f"learned {tag} on {len(scored)} images")
         tag_id = ensure_tag(conn, tag, recorder=rec)
         rec.remove_source(tag_id, source)

@@ -10,6 +10,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 
 from illudex.catalog import imagetags, tagedits, vocabrows
+from illudex.catalog.transaction import transaction
 from illudex.tags.history import (
     EditRecorder,
     TagEdit,
@@ -17,7 +18,6 @@ from illudex.tags.history import (
     finish_edit,
     list_tag_edits,
     start_edit,
-    transaction,
     undo_tag_edit,
 )
 from illudex.tags.names import (
@@ -71,7 +71,7 @@ def add_tags(
     Returns the edit id, or None when every image already had every tag from `source`.
     """
     tag_names, images = _names(names), _image_ids(image_ids)
-    with transaction(conn):
+    with transaction(conn, immediate=True):
         rec = start_edit(conn, "add", f"add {', '.join(tag_names)}")
         tag_ids = [ensure_tag(conn, n, recorder=rec) for n in tag_names]
         rec.add_pairs(images, tag_ids, source)
@@ -90,7 +90,7 @@ def remove_tags(
     Returns the edit id, or None when none of the images had them.
     """
     tag_names, images = _names(names), _image_ids(image_ids)
-    with transaction(conn):
+    with transaction(conn, immediate=True):
         tag_ids = [i for n in tag_names for i in resolve_ids(conn, n)]
         rec = start_edit(conn, "remove", f"remove {', '.join(tag_names)}")
         rec.remove_pairs(images, tag_ids, sources)
@@ -102,7 +102,7 @@ def replace_tag(
 ) -> int | None:
     """On these images, tag `old` becomes `new` (same source and score). Returns the edit id."""
     images = _image_ids(image_ids)
-    with transaction(conn):
+    with transaction(conn, immediate=True):
         old_id = require_tag(conn, old)
         rec = start_edit(conn, "replace", f"replace {normalize_tag(old)} -> {normalize_tag(new)}")
         new_id = ensure_tag(conn, new, recorder=rec)
@@ -118,7 +118,7 @@ def merge_tags(conn: sqlite3.Connection, keep: str, gone: str) -> int:
     Its images, aliases, implications and translations move to `keep`; the tag `gone` is
     deleted. Returns the edit id (undo restores `gone` with everything it had).
     """
-    with transaction(conn):
+    with transaction(conn, immediate=True):
         keep_id, gone_id = require_tag(conn, keep), require_tag(conn, gone)
         if keep_id == gone_id:
             raise VocabularyError(f"{keep!r} and {gone!r} are already the same tag")
@@ -141,7 +141,7 @@ def apply_implications(
     from some source already. Returns the edit id, or None when nothing was missing.
     """
     images = None if image_ids is None else _image_ids(image_ids)
-    with transaction(conn):
+    with transaction(conn, immediate=True):
         rec = start_edit(conn, "implied", "apply implications")
         rec.add_implied(images)
         return _finish(rec, "")

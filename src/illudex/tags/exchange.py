@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from illudex.catalog import tagrows
+from illudex.catalog.transaction import transaction
 from illudex.errors import InvalidInput
-from illudex.tags.history import TagEditError, transaction
+from illudex.tags.history import TagEditError
 from illudex.tags.names import check_category, ensure_tag, normalize_tag
 from illudex.tags.vocabulary import (
     add_alias,
@@ -104,7 +105,7 @@ def _apply_rows(
     where: str,
 ) -> ImportReport:
     report = ImportReport()
-    with transaction(conn):
+    with transaction(conn, immediate=True):
         for line, values, status in rows:
             if isinstance(values, ValueError):  # an entry of the wrong shape
                 report.errors.append(f"{where}:{line}: {values}")

@@ -14,13 +14,11 @@ are left as the newer edit made them.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 from illudex.catalog import tagedits
 from illudex.catalog.tagedits import EditRecorder
-from illudex.catalog.transaction import transaction as catalog_transaction
+from illudex.catalog.transaction import transaction
 from illudex.errors import InvalidInput
 
 __all__ = [
@@ -30,7 +28,6 @@ __all__ = [
     "finish_edit",
     "list_tag_edits",
     "start_edit",
-    "transaction",
     "undo_tag_edit",
 ]
 
@@ -52,15 +49,8 @@ class TagEdit:
     removed: int
 
 
-@contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    """All-or-nothing block: a write transaction, or a savepoint inside the caller's."""
-    with catalog_transaction(conn, immediate=True):
-        yield
-
-
 def start_edit(conn: sqlite3.Connection, kind: str, summary: str) -> EditRecorder:
-    """Open a new edit record (call inside `transaction`)."""
+    """Open a new edit record (call inside `catalog.transaction`)."""
     return tagedits.start(conn, kind, summary)
 
 
@@ -80,7 +70,7 @@ def undo_tag_edit(conn: sqlite3.Connection, edit_id: int) -> TagEdit:
     Raises TagEditError when there is no such edit, it is already undone, or a tag it
     deleted has since been created again under the same name.
     """
-    with transaction(conn):
+    with transaction(conn, immediate=True):
         exists, undone = tagedits.undone_at(conn, edit_id)
         if not exists:
             raise TagEditError(f"no tag edit #{edit_id}: list them with list_tag_edits")

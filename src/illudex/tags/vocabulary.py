@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 
 from illudex.catalog import tagedits, tagrows, vocabrows
 from illudex.catalog.tagrows import normalise
+from illudex.catalog.transaction import transaction
 from illudex.tags.edits import merge_tags
-from illudex.tags.history import start_edit, transaction
+from illudex.tags.history import start_edit
 from illudex.tags.names import (
     CATEGORIES,
     Tag,
@@ -150,7 +151,7 @@ def add_alias(conn: sqlite3.Connection, alias: str, target: str) -> int | None:
     Raises VocabularyError for a loop (`a -> b` when `b` already means `a`).
     """
     name = normalize_tag(alias)
-    with transaction(conn):
+    with transaction(conn, immediate=True):
         target_ids = resolve_ids(conn, target)
         target_id = target_ids[0] if target_ids else ensure_tag(conn, target)
         target_name, _ = vocabrows.name_and_category(conn, target_id)
@@ -193,7 +194,7 @@ def add_implication(conn: sqlite3.Connection, name: str, implied: str) -> None:
 
     Raises VocabularyError when `implied` already implies `name` (a loop) or they are one tag.
     """
-    with transaction(conn):
+    with transaction(conn, immediate=True):
         tag_id, implied_id = ensure_tag(conn, name), ensure_tag(conn, implied)
         if tag_id == implied_id:
             raise VocabularyError(f"{name!r} and {implied!r} are the same tag: nothing to imply")
@@ -226,7 +227,7 @@ def add_translation(conn: sqlite3.Connection, name: str, lang: str, text: str) -
     lang_code = lang.strip().lower()
     if not lang_code:
         raise VocabularyError("empty language code: give one such as 'ja' or 'zh'")
-    with transaction(conn):
+    with transaction(conn, immediate=True):
         tag_id = ensure_tag(conn, name)
         vocabrows.insert_translation(conn, tag_id, lang_code, normalize_tag(text))
 
@@ -295,7 +296,7 @@ def rename_tag(conn: sqlite3.Connection, old: str, new: str) -> int:
     Raises VocabularyError when the new name is already a tag (merge them instead).
     """
     new_name = normalize_tag(new)
-    with transaction(conn):
+    with transaction(conn, immediate=True):
         tag_id = require_tag(conn, old)
         old_name, category = vocabrows.name_and_category(conn, tag_id)
         if resolve_ids(conn, new_name) and new_name != old_name:
@@ -318,7 +319,7 @@ def rename_tag(conn: sqlite3.Connection, old: str, new: str) -> int:
 def delete_tag(conn: sqlite3.Connection, name: str) -> int:
     """Take a tag off every picture and forget it with its aliases, implications and
     translations. Returns the undoable edit id."""
-    with transaction(conn):
+    with transaction(conn, immediate=True):
         tag_id = require_tag(conn, name)
         tag_name, _ = vocabrows.name_and_category(conn, tag_id)
         rec = start_edit(conn, "delete", f"delete tag {tag_name}")
