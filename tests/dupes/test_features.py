@@ -114,3 +114,48 @@ def test_the_box_reduce_is_shared_with_the_quality_record_of_the_same_picture() 
     assert quality.extract(d) == alone
     other = decoded()  # another picture (equal pixels): its own reduce
     assert features.box_reduced(other.image, factor) is not small
+
+
+def _content_px(image: Image.Image) -> tuple[float, float, float, float]:
+    """The trimmed content's box in the picture's pixels."""
+    x0, y0, x1, y1 = features.decode(features.extract(image)).box
+    w, h = image.size
+    return x0 * w, y0 * h, x1 * w, y1 * h
+
+
+def _sketch(size: tuple[int, int]) -> Image.Image:
+    """Thin black lines on white paper, the drawing well inside its margin."""
+    w, h = size
+    im = Image.new("RGB", size, "white")
+    d = ImageDraw.Draw(im)
+    d.line([(w * 0.4, h * 0.9), (w * 0.35, h * 0.4), (w * 0.55, h * 0.45), (w * 0.5, h * 0.1),
+            (w * 0.65, h * 0.3)], fill="black", width=3)
+    d.ellipse((w * 0.42, h * 0.55, w * 0.6, h * 0.75), outline="black", width=2)
+    return im
+
+
+def test_a_thin_black_border_at_an_odd_size_is_trimmed_back_to_the_drawing() -> None:
+    # 6 px of border on a 545 px side: reduced 4x, the far side keeps a blend line that
+    # once stopped every side from peeling, so the border's box was the whole frame.
+    sketch = _sketch((533, 533))
+    framed = ImageOps.expand(sketch, 6, fill="black")
+    plain, bordered = _content_px(sketch), _content_px(framed)
+    shifted = (bordered[0] - 6, bordered[1] - 6, bordered[2] - 6, bordered[3] - 6)
+    assert np.abs(np.subtract(plain, shifted)).max() <= 0.02 * 533
+
+
+@pytest.mark.parametrize("border", [8, 14, 24])
+def test_a_black_border_round_a_sketch_with_edge_lines_leaves_the_same_content(
+        border: int) -> None:
+    # Lines along two edges of a sketch (a flag, a panel) once made the bordered copy
+    # peel on, line after margin, down to the drawing in the middle.
+    w, h = 667, 333
+    sketch = Image.new("RGB", (w, h), "white")
+    d = ImageDraw.Draw(sketch)
+    d.line([(w - 20, 0), (w - 20, h - 20)], fill="black", width=2)
+    d.line([(0, h - 20), (w - 20, h - 20)], fill="black", width=2)
+    d.ellipse((280, 80, 380, 260), outline="black", width=2)
+    framed = ImageOps.expand(sketch, border, fill="black")
+    plain = _content_px(sketch)
+    bordered = np.subtract(_content_px(framed), border)
+    assert np.abs(np.subtract(plain, bordered)).max() <= 0.01 * w

@@ -49,10 +49,12 @@ COARSE_SIDE = 16  # first pass: every candidate pair compared at this size
 COARSE_GATE = 0.15  # ... and compared in full only if less than this share of ink changed
 COARSE_REST = 0.06  # ... or less than this outside its most changed region
 FRAME_GATE = 0.95  # try the whole-frame alignment when the frames are this alike
-ALIGN_GATE = 0.6  # try the profile alignment when the contents or frames are this alike
+# Loose gates: thin line art's 8 px search vectors and mean profiles are weak evidence
+# either way, and the comparison at full size after alignment decides (docs/decisions.md).
+ALIGN_GATE = 0.4  # try the profile alignment when the contents or frames are this alike
 ALIGN_RANK = 3  # ... and one is among the other's ALIGN_RANK nearest in some space
-ALIGN_STRUCTURE = 0.6  # ... and no more than this share of ink changed at 16 px
-PROFILE_GATE = 0.85  # ... and their profiles, lined up, correlate this well
+ALIGN_STRUCTURE = 0.7  # ... and no more than this share of ink changed at 16 px
+PROFILE_GATE = 0.7  # ... and their profiles, lined up, correlate this well
 MOVED = 0.03  # ... and more than this share of ink changed as stored
 REFINE_MARGIN = 0.15  # aligned pairs this close below the threshold get their map polished
 CHAIN_MARGIN = 0.15  # a chained member this far below the threshold with its representative

@@ -9,8 +9,9 @@ from __future__ import annotations
 import struct
 
 NAME = "dupes"  # analyser name in the catalog's features table
-VERSION = 3  # bump when the byte format or its meaning changes (2: decode resample,
-# 3: the background is the paper the content shows)
+VERSION = 5  # bump when the byte format or its meaning changes (2: decode resample,
+# 3: the background is the paper the content shows, 5: a dark frame comes off at full
+# resolution, and later trim rounds peel whole frames only)
 _MAGIC = b"ID2"
 # magic, light side, chroma side, frame side, has_bg, bg r g b, box x0 y0 x1 y1 (of 65535)
 _HEADER = struct.Struct("<3sBBBBBBBHHHH")

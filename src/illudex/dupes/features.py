@@ -57,23 +57,83 @@ def extract(image: Image.Image) -> bytes:
     if image.mode != "RGB":
         image = image.convert("RGB")
     factor = max(1, max(image.size) // TRIM_SIDE)
-    small = box_reduced(image, factor)  # box filter: cheap, keeps thin lines
-    rgb = np.asarray(small)
-    y0, y1, x0, x1, background = trim_box(rgb)
-    hs, ws = rgb.shape[:2]
-    if factor > 1 and min(y1 - y0, x1 - x0) < LIGHT:
-        # Little content in a big frame: take it from the full decode, for detail.
-        w, h = image.size
-        crop = (x0 * w // ws, y0 * h // hs, -(-x1 * w // ws), -(-y1 * h // hs))
-        content = np.asarray(image.crop(crop))
-    else:
-        content = rgb[y0:y1, x0:x1]
+    rgb = np.asarray(box_reduced(image, factor))  # box filter: cheap, keeps thin lines
+    content, box, background = _trimmed_content(image, rgb, factor)
     light, chroma, small_rgb = content_thumbnails(content)
     background = paper_colour(small_rgb, background)
     grey = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
     frame = cv2.resize(grey, (FRAME, FRAME), interpolation=cv2.INTER_AREA)
-    box = (x0 / ws, y0 / hs, x1 / ws, y1 / hs)
     return encode(light, chroma, frame, box, background)
+
+
+def _trimmed_content(
+    image: Image.Image, rgb: np.ndarray, factor: int
+) -> tuple[np.ndarray, tuple[float, float, float, float], tuple[int, int, int] | None]:
+    """The content's pixels (reduced), its box in the frame (0..1) and the background.
+    A dark frame is taken off at full resolution first: reduced, its inner edge blends
+    with a light margin into a grey that no side would peel."""
+    w, h = image.size
+    framed = dark_frame(image)
+    source, left, top = image, 0, 0
+    if framed is not None:
+        left, top, right, bottom = framed[:4]
+        source = image.crop((left, top, right, bottom))
+        factor = max(1, max(source.size) // TRIM_SIDE)
+        rgb = np.asarray(source.reduce(factor) if factor > 1 else source)
+    y0, y1, x0, x1, background = trim_box(rgb)
+    if framed is not None and background is None:
+        background = framed[4]
+    hs, ws = rgb.shape[:2]
+    sw, sh = source.size
+    if factor > 1 and min(y1 - y0, x1 - x0) < LIGHT:
+        # Little content in a big frame: take it from the full decode, for detail.
+        crop = (x0 * sw // ws, y0 * sh // hs, -(-x1 * sw // ws), -(-y1 * sh // hs))
+        content = np.asarray(source.crop(crop))
+    else:
+        content = rgb[y0:y1, x0:x1]
+    box = ((left + x0 * sw / ws) / w, (top + y0 * sh / hs) / h,
+           (left + x1 * sw / ws) / w, (top + y1 * sh / hs) / h)
+    return content, box, background
+
+
+def dark_frame(image: Image.Image) -> tuple[int, int, int, int, tuple[int, int, int]] | None:
+    """A border of one dark colour on all four sides, found at full resolution: its
+    inner box (left, top, right, bottom) and colour; None if there is none."""
+    w, h = image.size
+    if min(w, h) < 16:
+        return None
+    corner = image.getpixel((0, 0))
+    assert isinstance(corner, tuple)
+    colour = np.array(corner[:3], np.int16)
+    if not _paper_like(colour) or int(colour.max()) > 255 - PAPER_LIGHT:
+        return None
+    sides = [_dark_run(image, side, colour) for side in range(4)]
+    if min(sides) == 0:
+        return None
+    left, top, right, bottom = sides
+    return left, top, w - right, h - bottom, (int(colour[0]), int(colour[1]), int(colour[2]))
+
+
+def _dark_run(image: Image.Image, side: int, colour: np.ndarray) -> int:
+    """How many whole lines from `side` (0 left, 1 top, 2 right, 3 bottom) stay within
+    TRIM_TOL of `colour`: looked at in growing strips, never more than a quarter."""
+    w, h = image.size
+    limit = (w if side in (0, 2) else h) // 4
+    depth = 8
+    while True:
+        d = min(depth, limit)
+        strip = {0: (0, 0, d, h), 1: (0, 0, w, d), 2: (w - d, 0, w, h), 3: (0, h - d, w, h)}[side]
+        lines = np.asarray(image.crop(strip)).astype(np.int16)
+        if side in (0, 2):
+            lines = lines.transpose(1, 0, 2)  # one line per row
+        if side in (2, 3):
+            lines = lines[::-1]  # from the edge inwards
+        off = np.abs(lines - colour).max(axis=(1, 2)) > TRIM_TOL
+        if off.any():
+            return int(np.argmax(off))
+        if d >= limit:
+            return d
+        depth *= 2
 
 
 _last: tuple[weakref.ref[Image.Image], int, Image.Image] | None = None
@@ -159,18 +219,25 @@ def trim_box(rgb: np.ndarray) -> tuple[int, int, int, int, tuple[int, int, int] 
     the colour peeled last (the background), if any.
 
     The first round peels each side on its own (a margin need not surround the
-    picture). Later rounds run only while the previous one peeled all four sides (a
-    frame), so a black frame around a white margin goes, but the stripes of a flag are
-    not peeled one after the other."""
+    picture). Later rounds run only while the previous one peeled all four sides in
+    one colour (a frame), and count only when they too peel a whole frame, except
+    inside a dark frame (a border added round a picture), where the sides peel on their
+    own again, as they would on the picture without it. So a black frame around a white
+    margin goes, but the stripes of a flag, or a line drawn along two edges of a sketch
+    (which a copy at another scale would peel differently), stay."""
     planes = np.ascontiguousarray(rgb.transpose(2, 0, 1))  # per-channel rows reduce fast
     h, w = rgb.shape[:2]
     y0, y1, x0, x1 = 0, h, 0, w
     background = None
+    per_side = True
     for _ in range(TRIM_ROUNDS):
         box, colour, frame = _trim_once(planes[:, y0:y1, x0:x1])
         if box is None:
             background = colour or background
             break
+        if not (per_side or frame):
+            break
+        per_side = frame and colour is not None and max(colour) <= 255 - PAPER_LIGHT
         ty0, ty1, tx0, tx1 = box
         y0, y1, x0, x1 = y0 + ty0, y0 + ty1, x0 + tx0, x0 + tx1
         background = colour
@@ -201,10 +268,16 @@ def _trim_once(
         return None, max((nc for nc in sides if nc[0]), key=lambda nc: nc[0])[1], False
     peeled = [(n, c) for n, c in sides if n]
     colour = max(peeled, key=lambda nc: nc[0])[1]
-    # Any colours: the line where a frame meets the margin is a blend, grey by a different
-    # amount on each side once the picture is reduced.
-    frame = len(peeled) == 4
+    frame = len(peeled) == 4 and all(_alike(c, colour) for _, c in peeled)
     return (top, h - bottom, left, w - right), colour, frame
+
+
+def _alike(a: tuple[int, int, int] | None, b: tuple[int, int, int] | None) -> bool:
+    """The same paper colour (light with light, dark with dark): the line where a frame
+    meets the margin is a blend, grey by a different amount on each side once reduced."""
+    if a is None or b is None:
+        return False
+    return (min(a) >= PAPER_LIGHT) == (min(b) >= PAPER_LIGHT)
 
 
 def _peel(lo: np.ndarray, hi: np.ndarray) -> tuple[int, tuple[int, int, int] | None]:
@@ -224,7 +297,11 @@ def _peel(lo: np.ndarray, hi: np.ndarray) -> tuple[int, tuple[int, int, int] | N
         start += 1
     colour = mid[:, start]
     if not _paper_like(colour):
-        return 0, None
+        # A blend line that leads to no paper (a frame's inner edge against a drawing,
+        # or the reduce's part block at the far side): peel the first colour alone.
+        start, colour = 0, mid[:, 0]
+        if not _paper_like(colour):
+            return 0, None
     near = np.abs(mid - colour[:, None]) <= TRIM_TOL // 2
     ok = uniform & near[0] & near[1] & near[2]
     ok[:start] = True

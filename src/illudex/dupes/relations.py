@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-ENGINE_VERSION = 3  # bump when the answer for the same features may change
+ENGINE_VERSION = 4  # bump when the answer for the same features may change
 DEFAULT_THRESHOLD = 0.85  # similarity at or above which a pair is a duplicate
 # 'distinct': measured and unlike, though a chain of duplicates led from one to the
 # other; never shown, only kept apart.
