@@ -89,8 +89,9 @@ def find_relations(
         pairs, _, rank = cand.candidate_pairs(spaces, k)
         content_cos = _row_dot(spaces[0], pairs)
         frame_cos = _row_dot(spaces[1], pairs)
-        scores = _verify(features, pairs, content_cos, frame_cos, rank, threshold, progress)
-        relations = _classify(ids, pairs, scores, threshold)
+        scores, stored = _verify(features, pairs, content_cos, frame_cos, rank, threshold,
+                                 progress)
+        relations = _classify(ids, pairs, scores, stored, threshold)
         relations += _check_chains(features, ids, spaces, pairs, scores, threshold)
     relations.sort(key=lambda r: (r.a, r.b))
     return relations
@@ -121,8 +122,8 @@ def _check_chains(
     if not wanted:
         return []
     check = np.array([p for p in wanted if p not in known], np.int64).reshape(-1, 2)
-    fresh = _verify(features, check, _row_dot(spaces[0], check), _row_dot(spaces[1], check),
-                    np.zeros(len(check), np.int64), threshold, None)
+    fresh, _ = _verify(features, check, _row_dot(spaces[0], check),
+                       _row_dot(spaces[1], check), np.zeros(len(check), np.int64), threshold, None)
     measured = {p: scores[k] for p, k in known.items()}
     for (i, j), row in zip(check.tolist(), fresh, strict=True):
         measured[(int(i), int(j))] = row
@@ -187,9 +188,10 @@ def _verify(
     rank: np.ndarray,
     threshold: float,
     progress: ProgressCallback | None,
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """Best (similarity, structure, overlap, rest, spread, colour_rest, colour,
-    chroma_change) per pair.
+    chroma_change) per pair, and the same as stored (unaligned; overlap 0 where the
+    pair was not compared at full size).
     Cheap first, dear last: all pairs as stored at 16 px; the promising ones at 48 px;
     alignments only for pairs that fell short as stored but whose frames or contents
     look alike."""
@@ -197,7 +199,7 @@ def _verify(
     best = np.zeros((total, 8))
     best[:, 1] = best[:, 3] = 1.0
     if not total:
-        return best
+        return best, best.copy()
 
     def report(share: float) -> None:
         notify(progress, "verify", int(total * share), total)
@@ -209,6 +211,7 @@ def _verify(
     # Colour may differ (alternates); so may one region (a part erased or replaced).
     fine = np.flatnonzero((coarse.structure < COARSE_GATE) | (coarse.rest <= COARSE_REST))
     best[fine] = _rows(verify.compare(prep, pairs[fine, 0], pairs[fine, 1]))
+    stored = best.copy()
     report(0.5)
     aligned = np.tile(np.eye(2, 3), (total, 1, 1))  # the map behind each pair's best
     _align_frames(prep, pairs, best, aligned, threshold, frame_cos)
@@ -219,7 +222,7 @@ def _verify(
     _align_profiles(prep, pairs, best, aligned, np.flatnonzero(short))
     _polish(prep, pairs, best, aligned, threshold)
     report(1.0)
-    return best
+    return best, stored
 
 
 def _align_frames(
@@ -282,16 +285,20 @@ def _rows(sc: verify.Scores) -> np.ndarray:
 
 
 def _classify(
-    ids: list[int], pairs: np.ndarray, scores: np.ndarray, threshold: float
+    ids: list[int], pairs: np.ndarray, scores: np.ndarray, stored: np.ndarray,
+    threshold: float,
 ) -> list[Relation]:
+    """Duplicates by the best comparison; alternates by it or by the comparison as
+    stored: a part erased at the edge moves the trim, and lined up like a crop, the
+    erased part falls outside the overlap and the change looks spread."""
     out = []
-    for (i, j), row in zip(pairs.tolist(), scores, strict=True):
+    for (i, j), row, as_stored in zip(pairs.tolist(), scores, stored, strict=True):
         similarity, _, overlap = row[:3]
         if overlap < MIN_OVERLAP:
             continue
         if similarity >= threshold:
             relation = "duplicate"
-        elif _alternate(row):
+        elif _alternate(row) or (as_stored[2] >= MIN_OVERLAP and _alternate(as_stored)):
             relation = "alternate"  # same lines, other colours; or one region changed
         else:
             continue

@@ -43,6 +43,8 @@ INK_LIGHT = 28  # lightness this far from the background's is ink
 INK_COLOUR = 14  # opponent-colour magnitude this large is "coloured"
 LIGHT_SOFT = (24.0, 64.0)  # a lightness change counts from 0 at the first to 1 at the second
 COLOUR_SOFT = (28.0, 64.0)  # same for the sum of the two opponent-colour changes
+TINT_SOFT = (8.0, 24.0)  # same for a new hue (not a saturation change) in a dense part,
+TINT_FLAT = 12.0  # ... judged inside areas of one colour (neighbours within this)
 MIN_INK = 0.03  # shares are taken of at least this much of the picture (sparse drawings)
 GAIN_RANGE = (0.75, 1.35)  # tone edits: lightness gain allowed between the two
 OFFSET_LIMIT = 64.0  # ... and lightness offset
@@ -307,7 +309,12 @@ def _compare_views(
     changed_colour = _soft(d_sum, COLOUR_SOFT) * coloured
     colour = changed_colour.reshape(n, -1).sum(1) / n_col
     # A recoloured part is a local change too: the densest change of either kind.
-    either = _drop_thin_rows(np.maximum(changed, _upsample(changed_colour, side)))
+    # Inside flat areas only: at a border between two hues, resampling mixes them.
+    flat = ((va.chroma_hi - va.chroma_lo).max(1) <= TINT_FLAT) & (
+        (cb_hi - cb_lo).max(1) <= TINT_FLAT * gain[:, None, None])
+    tinted = _soft(np.minimum(_new_hue(va.chroma, cb), d_sum), TINT_SOFT) * (coloured & flat)
+    part = np.maximum(changed_colour, tinted)
+    either = _drop_thin_rows(np.maximum(changed, _upsample(part, side)))
     local = _densest(_integral(either), max(2, round(side * LOCAL_WINDOW)))
     overlap = np.ones(n) if valid is None else valid.reshape(n, -1).mean(1)
     # Judged only where colour is most of the change: a figure added brings hues of its own.
@@ -317,6 +324,20 @@ def _compare_views(
         colour - _densest(_integral(changed_colour), cregion) * cregion * cregion / n_col, 0)
     return Scores(structure, colour, overlap, local, rest, spread, colour_rest,
                   _chroma_change(va.chroma, cb, changed_colour))
+
+
+def _new_hue(ca: np.ndarray, cb: np.ndarray) -> np.ndarray:
+    """How far each pixel's colour moved off the line of its own saturations (opponent
+    units): 0 where one is the other more or less saturated (a tone edit), the whole
+    colour where grey turned colourful. A recoloured part is new hue over a dense area,
+    which a saturation edit or a re-encode never makes."""
+    def off(c: np.ndarray, d: np.ndarray) -> np.ndarray:
+        norm = (c * c).sum(1)
+        t = np.clip((c * d).sum(1) / np.maximum(norm, 1e-6), 0, None)
+        away = np.sqrt(((d - t[:, None] * c) ** 2).sum(1))
+        return np.where(norm < INK_COLOUR ** 2, np.sqrt((d * d).sum(1)), away)
+
+    return np.maximum(off(ca, cb), off(cb, ca))
 
 
 def _hue_spread(ca: np.ndarray, cb: np.ndarray, changed: np.ndarray) -> np.ndarray:
