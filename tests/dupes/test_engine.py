@@ -6,7 +6,7 @@ import io
 import random
 
 import pytest
-from PIL import Image, ImageEnhance, ImageOps
+from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 
 from illudex.dupes import features
 from illudex.dupes.engine import DEFAULT_THRESHOLD, Relation, build_groups, find_relations
@@ -206,3 +206,23 @@ def test_a_chain_is_checked_against_its_representative() -> None:
              for (i, j), s in zip(pairs.tolist(), sims, strict=True)]
     groups, _ = build_groups(ids, [*links, *out], {})
     assert groups == [[10, 11, 12, 13]]
+
+
+def _tinted_part(im: Image.Image) -> Image.Image:
+    """A pale tint over an oval part of a grey picture: visible, though every tinted
+    pixel moved little in colour (the part-recolour that once stayed a duplicate)."""
+    w, h = im.size
+    tint = ImageOps.colorize(im.convert("L"), (0, 0, 0), (255, 255, 255), mid=(110, 140, 185))
+    mask = Image.new("L", im.size, 0)
+    ImageDraw.Draw(mask).ellipse((w // 5, h // 5, w * 3 // 5, h * 3 // 5), fill=255)
+    return Image.composite(tint, im, mask)
+
+
+def test_a_tinted_part_is_an_alternate_and_a_saturation_edit_is_not() -> None:
+    grey = drawing(5).convert("L").convert("RGB")
+    toned = ImageEnhance.Color(ImageEnhance.Brightness(grey).enhance(0.9)).enhance(1.15)
+    items = [(1, features.extract(grey)), (2, features.extract(_tinted_part(grey))),
+             (3, features.extract(jpeg(toned, 92)))]
+    found = {(r.a, r.b): r.relation for r in find_relations(items)}
+    assert found.get((1, 2)) == "alternate", found
+    assert found.get((1, 3)) == "duplicate", found
