@@ -5,6 +5,7 @@ larger file) keeps the edited copy in several of these cases."""
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Callable
 from pathlib import Path
@@ -154,3 +155,74 @@ def test_a_library_scanned_before_measures_each_picture_once(tmp_path: Path) -> 
         assert stored == 3
         assert lib.scan([folder]).unchanged == 3
         assert Path(lib.dupes.find([folder]).groups[0].keep.path).name == "a_original.png"
+
+
+def drawing_on_paper(size: tuple[int, int], box: tuple[int, int, int, int]) -> Image.Image:
+    """Clipart inside `box` of a white page: the rest of the frame is margin."""
+    rnd = random.Random(5)
+    im = Image.new("RGB", size, "white")
+    d = ImageDraw.Draw(im)
+    x0, y0, x1, y1 = box
+    for _ in range(9):
+        a, b = rnd.randint(x0, (x0 + 2 * x1) // 3), rnd.randint(y0, (y0 + y1) // 2)
+        c = min(x1, a + rnd.randint((x1 - x0) // 8, (x1 - x0) // 3))
+        e = min(y1, b + rnd.randint((y1 - y0) // 8, (y1 - y0) // 3))
+        fill = tuple(rnd.randint(30, 230) for _ in range(3))
+        (d.ellipse if rnd.random() < 0.5 else d.rectangle)(
+            (a, b, c, e), fill=fill, outline="black", width=2)
+    for k in range(x0 + (x1 - x0) // 3, x1 - 30, 9):  # fine lines, as in original_picture
+        d.line((k, y1 - 50, k + 30, y1 - 10), fill=(40, 40, 40), width=1)
+    return im
+
+
+def save_in_order(folder: Path, pictures: dict[str, Image.Image]) -> None:
+    """Each picture a second older than the next: ties fall to age, the same each run."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for k, (name, im) in enumerate(pictures.items()):
+        im.save(folder / name)
+        stamp = 1_700_000_000_000_000_000 + k * 1_000_000_000
+        os.utime(folder / name, ns=(stamp, stamp))
+
+
+@pytest.mark.parametrize(("size", "cut"), [
+    ((560, 480), (20, 24, 28, 22)),  # about as much off each side: it looked like a border
+    ((500, 500), (6, 36, 36, 6)),  # a square cut as much across as down, unevenly
+])
+def test_a_crop_of_margin_alone_is_a_crop_not_a_border_on_the_original(
+    tmp_path: Path, size: tuple[int, int], cut: tuple[int, int, int, int]
+) -> None:
+    """The crop leaves the drawing whole; the original then has more margin on every
+    side. Its frame did not grow by the same pixels across and down (as a border's
+    does), or not by the same on each side: the crop is the edit."""
+    w, h = size
+    im = drawing_on_paper(size, (60, 50, w - 60, h - 50))
+    left, top, right, bottom = cut
+    folder = tmp_path / "pics"
+    save_in_order(folder, {"a_original.png": im,
+                           "b_crop.png": im.crop((left, top, w - right, h - bottom))})
+    name, reason, _ = keeper(tmp_path, folder)
+    assert (name, reason) == ("a_original.png", "the others: cropped")
+
+
+def test_a_border_round_a_small_drawing_on_a_page_is_named(tmp_path: Path) -> None:
+    """A drawing of 300 x 110 px on a page of 794 x 1123: the trimmed boxes are measured
+    on the page reduced eight times, so the two contents differ by a few per cent; the
+    frame grew by exactly 38 px across and down, 19 on each side."""
+    page = drawing_on_paper((794, 1123), (180, 190, 490, 300))
+    folder = tmp_path / "pics"
+    save_in_order(folder, {"a_original.png": page,
+                           "b_border.png": ImageOps.expand(page, border=19, fill="white")})
+    name, reason, _ = keeper(tmp_path, folder)
+    assert (name, reason) == ("a_original.png", "the others: 19 px border")
+
+
+def test_an_upscale_without_fine_detail_is_not_the_uncropped_copy(tmp_path: Path) -> None:
+    """A smooth gradient loses nothing when shrunk, so detail cannot tell the upscale;
+    its larger frame and content then must not make the original look cropped."""
+    ramp = Image.linear_gradient("L").resize((300, 240))
+    grad = Image.merge("RGB", (ramp, ramp.transpose(Image.Transpose.FLIP_LEFT_RIGHT), ramp))
+    folder = tmp_path / "pics"
+    save_in_order(folder, {"a_original.png": grad,
+                           "b_upscale.png": grad.resize((510, 408), Image.Resampling.BICUBIC)})
+    name, reason, _ = keeper(tmp_path, folder)
+    assert name == "a_original.png" and "cropped" not in reason, reason

@@ -10,8 +10,11 @@ Each comparison, in order (the first that tells the two apart decides):
 2. Lossless over lossy (a JPEG/WebP re-encode of a PNG).
 3. No added local detail (a caption or watermark: a compact spot of the detail map
    where one copy has fine detail that most other copies lack).
-4. More of the picture, by content and frame alike (the other copy is cropped).
-5. No even border around the same content.
+4. No even border around the same content: the frame grew by exactly as many pixels
+   across as down (frame sizes are exact; a crop cuts sides unevenly), and the trimmed
+   boxes put about that much on every side.
+5. More of the picture: by content and frame alike, or the same content in a frame
+   that holds the other's on both axes (the other copy is cropped, if only margin).
 Ties are left to the caller's next criteria (lossless, tags, age, path).
 
 Needs numpy and the stored quality records; the verdict per group is cached by the
@@ -24,19 +27,26 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from illudex.dupes.features import TRIM_SIDE
 from illudex.dupes.quality import DETAIL, SCALES, Quality
 
 LOSSY_FORMATS = frozenset({"JPEG", "WEBP", "MPO", "AVIF", "HEIF", "JPEG2000"})
 SAME_SCALE = 1.08  # copies within this linear scale of each other are the same size
 DETAIL_KEPT = 0.62  # the larger copy carries detail if it loses this much of the smaller's
 SHARPER = 1.6  # same size: one loses this many times more detail at both top scales ...
-SHARPER_LOSSY = 3.0  # ... or this many, when it is the lossy one
+SHARPER_LOSSY = 3.0  # ... or this many, when it is the lossy one ...
+SHARPER_APART = 2.8  # ... or this many, when the frames differ (a border, a crop): the
+# loss is measured on a few tiles placed by the frame's detail grid, so two frames put
+# them on different parts of the picture
+SHARP_FLOOR = 0.02  # the sharper copy loses at least this at the second scale: below,
+# neither has fine detail to lose (a smooth gradient) and the ratio is noise
 MARK_STEP = 16  # detail map units (16 an octave) above every other copy: an added mark
 MARK_CELLS = 2  # ... over at least this many cells ...
 MARK_SHARE = 0.12  # ... and at most this share of the cells with detail
 MARK_FLOOR = 16  # a cell has detail above this
-BORDER_PX = 2  # a border adds at least this many pixels on every side ...
-BORDER_EVEN = 1.5  # ... and about as many on each
+BORDER_PX = 2  # a border adds at least this many pixels on every side
+BOX_ERROR = 0.9  # a trimmed box side is this many reduced pixels (+0.5 px) off, at
+# most (boxes are measured on the picture reduced to TRIM_SIDE: 1-8 px a reduced pixel)
 CROP_ASPECT = 0.015  # content aspect ratios this far apart: one copy is cropped
 COVERAGE = 1.03  # one copy's content this much larger (linear) at the same detail: the
 # other is cropped (a border or margin changes the frame, not the content)
@@ -87,8 +97,10 @@ def judge(copies: list[Copy]) -> dict[str, Verdict]:
 def compare(a: Copy, b: Copy, mark_a: str, mark_b: str) -> tuple[int, str]:
     """+1 if a is more likely the original, -1 if b is, 0 if they cannot be told
     apart; and what the losing copy shows."""
-    for rule in (_detail, _lossless, _marks, _coverage, _border):
+    for rule in (_detail, _lossless, _marks, _border, _coverage):
         outcome, defect = rule(a, b, mark_a, mark_b)
+        if outcome and defect == "blurred" and _spot(*((a, b) if outcome > 0 else (b, a))):
+            continue  # the sharper tiles may be the mark's: a caption is sharp detail
         if outcome:
             return outcome, defect
     return 0, ""
@@ -139,17 +151,21 @@ def _detail(a: Copy, b: Copy, *_: str) -> tuple[int, str]:
     # JPEG/WebP noise sharpens the top band: a lossy copy must be much sharper than a
     # lossless one to call that one blurred.
     second = SCALES[1]
-    ratios = (ta / tb, a.quality.lost_at(second) / b.quality.lost_at(second))
-    if min(ratios) >= _sharper(a, b):
+    sa, sb = a.quality.lost_at(second), b.quality.lost_at(second)
+    ratios = (ta / tb, sa / sb)
+    if min(ratios) >= _sharper(a, b) and sa >= SHARP_FLOOR:
         return 1, "blurred"
-    if max(ratios) <= 1 / _sharper(b, a):
+    if max(ratios) <= 1 / _sharper(b, a) and sb >= SHARP_FLOOR:
         return -1, "blurred"
     return 0, ""
 
 
 def _sharper(sharp: Copy, other: Copy) -> float:
-    lossy = _lossy(sharp) and not _lossy(other)
-    return SHARPER_LOSSY if lossy else SHARPER
+    """How many times more detail `sharp` must lose to call `other` blurred."""
+    ratio = SHARPER_LOSSY if _lossy(sharp) and not _lossy(other) else SHARPER
+    if (sharp.width, sharp.height) != (other.width, other.height):
+        ratio = max(ratio, SHARPER_APART)
+    return ratio
 
 
 def _lossy(c: Copy) -> bool:
@@ -176,16 +192,49 @@ def _marks(a: Copy, b: Copy, mark_a: str, mark_b: str) -> tuple[int, str]:
 
 
 def _coverage(a: Copy, b: Copy, *_: str) -> tuple[int, str]:
-    """Same detail, but one shows more of the picture, by its content and by its frame
-    alike: the other is cropped. (A caption in the margin grows only the content box,
-    a border only the frame.)"""
-    rho = _content_scale(a, b)
-    frame = float(np.sqrt(a.width * a.height / max(b.width * b.height, 1)))
-    if min(rho, frame) >= COVERAGE:
+    """Same detail, but one shows more of the picture: more content and a larger frame
+    alike (a caption in the margin grows only the content box, a border only the
+    frame), or the same content in a frame larger on both axes that is no even border
+    (a crop that cut only margin). The other is cropped."""
+    if abs(np.log(_scale(a, b))) >= np.log(SAME_SCALE):
+        return 0, ""  # not one scale (the detail could not tell an upscale): no crop
+    if _more_of(a, b) or _margin_cut(a, b):
         return 1, "cropped"
-    if max(rho, frame) <= 1 / COVERAGE:
+    if _more_of(b, a) or _margin_cut(b, a):
         return -1, "cropped"
     return 0, ""
+
+
+def _more_of(a: Copy, b: Copy) -> bool:
+    """a's content and frame are both larger than b's, beyond what boxes are sure of."""
+    frame = float(np.sqrt(a.width * a.height / max(b.width * b.height, 1)))
+    if min(_content_scale(a, b), frame) < COVERAGE:
+        return False
+    (aw, ah), (bw, bh) = _content_px(a), _content_px(b)
+    return max(aw - bw, ah - bh) > _box_error(a) + _box_error(b)
+
+
+def _margin_cut(a: Copy, b: Copy) -> bool:
+    """b is a with margin cut off: a's frame is larger across and down, the content the
+    same (within what the boxes are sure of), and what a has more is no even border."""
+    dw, dh = a.width - b.width, a.height - b.height
+    if dw <= 0 or dh <= 0 or not _same_content(a, b):
+        return False
+    if dw != dh:
+        return True
+    return _side_error(a, b) > 2 * (_box_error(a) + _box_error(b))
+
+
+def _same_content(a: Copy, b: Copy) -> bool:
+    (aw, ah), (bw, bh) = _content_px(a), _content_px(b)
+    slack = _box_error(a) + _box_error(b)
+    return (abs(np.log(_content_scale(a, b))) < np.log(COVERAGE)
+            or max(abs(aw - bw), abs(ah - bh)) <= slack)
+
+
+def _box_error(c: Copy) -> float:
+    """Pixels (of c's frame) a side of c's trimmed box may be off."""
+    return BOX_ERROR * max(1, max(c.width, c.height) // TRIM_SIDE) + 0.5
 
 
 def _content_scale(a: Copy, b: Copy) -> float:
@@ -203,22 +252,28 @@ def _border(a: Copy, b: Copy, *_: str) -> tuple[int, str]:
     return (1, f"{added} px border") if added else (0, "")
 
 
-def _margins(c: Copy) -> np.ndarray:
-    """Left, top, right, bottom margins outside the content, in content widths/heights."""
-    x0, y0, x1, y1 = c.box
-    w, h = max(x1 - x0, 1e-6), max(y1 - y0, 1e-6)
-    return np.array([x0 / w, y0 / h, (1 - x1) / w, (1 - y1) / h])
-
-
 def _added_border(a: Copy, b: Copy) -> int:
-    """Pixels of border a has beyond b's on every side, around the same content (0: none)."""
-    if abs(np.log(_content_scale(a, b))) >= np.log(COVERAGE):
+    """Pixels of border a has beyond b on every side, around the same content (0: none).
+    A border grows the frame by exactly as many pixels across as down; the trimmed
+    boxes (a few pixels precise) must put about half of that on each side."""
+    dw, dh = a.width - b.width, a.height - b.height
+    if dw != dh or dw < 2 * BORDER_PX or not _same_content(a, b):
         return 0
-    cw, ch = _content_px(a)
-    extra = (_margins(a) - _margins(b)) * np.array([cw, ch, cw, ch])
-    if extra.min() < BORDER_PX or extra.max() > BORDER_EVEN * extra.min() + BORDER_PX:
+    if _side_error(a, b) > _box_error(a) + _box_error(b):
         return 0
-    return round(float(extra.mean()))
+    return dw // 2
+
+
+def _side_error(a: Copy, b: Copy) -> float:
+    """How far the pixels a has beyond b on each side (by the trimmed boxes) are from an
+    even border of the frames' difference: the largest of the four."""
+    ax0, ay0, ax1, ay1 = a.box
+    bx0, by0, bx1, by1 = b.box
+    extra = np.array([
+        ax0 * a.width - bx0 * b.width, ay0 * a.height - by0 * b.height,
+        (1 - ax1) * a.width - (1 - bx1) * b.width, (1 - ay1) * a.height - (1 - by1) * b.height,
+    ])
+    return float(np.abs(extra - (a.width - b.width) / 2).max())
 
 
 def _added_marks(copies: list[Copy]) -> list[str]:
@@ -243,6 +298,28 @@ def _added_marks(copies: list[Copy]) -> list[str]:
     return out
 
 
+def _spot(sharp: Copy, other: Copy) -> bool:
+    """Whether the copy that looks sharper has its extra fine detail in a compact spot
+    (a caption, a mark), cell for cell in frames of one size, rather than all over (the
+    other blurred)."""
+    if sharp.quality is None or other.quality is None or (
+            (sharp.width, sharp.height) != (other.width, other.height)):
+        return False
+    found = _excess(sharp.quality.detail.astype(np.float32),
+                    other.quality.detail.astype(np.float32))
+    return found is not None and MARK_CELLS <= found[0].sum() <= MARK_SHARE * found[1]
+
+
+def _excess(m: np.ndarray, o: np.ndarray) -> tuple[np.ndarray, int] | None:
+    """Cells where detail map m is well above o (beyond their usual difference), and
+    how many cells have detail in either (None: none has)."""
+    active = np.maximum(m, o) > MARK_FLOOR
+    if not active.any():
+        return None
+    diff = m - o
+    return (diff - np.median(diff[active])) > MARK_STEP, int(active.sum())
+
+
 def _extra_cells(c: Copy, other: Copy) -> np.ndarray | None:
     """Cells where c has much more fine detail than `other` (None: cannot tell). Frames of
     one size are compared cell by cell; contents of one shape (resized, bordered) through
@@ -256,14 +333,15 @@ def _extra_cells(c: Copy, other: Copy) -> np.ndarray | None:
     elif _aspect_differs(c, other):
         return None  # one is cropped: what it cut off would look like c's mark
     else:
-        m, o = _content_map(c), _content_map(other)
-        o = _dilate(o)
-    active = np.maximum(m, o) > MARK_FLOOR
-    if not active.any():
+        # Each cell of `other` stands for its neighbourhood in its own detail map (the
+        # grids of two frames line up only to a cell, which a narrow content box
+        # stretches over several cells of the common grid).
+        m, o = _content_map(c), _content_map(other, spread=True)
+    found = _excess(m, o)
+    if found is None:
         return None
-    diff = m - o
-    extra = (diff - np.median(diff[active])) > MARK_STEP
-    if extra.sum() > MARK_SHARE * active.sum():
+    extra, active = found
+    if extra.sum() > MARK_SHARE * active:
         extra[:] = False  # spread all over: sharper or noisier, not a mark
     return extra if extra.shape == (MAP, MAP) else _to_map(extra)
 
@@ -273,11 +351,13 @@ def _to_map(cells: np.ndarray) -> np.ndarray:
     return cells[np.ix_(idx, idx)]
 
 
-def _content_map(c: Copy) -> np.ndarray:
-    """The copy's detail map over its trimmed content, on a MAP x MAP grid (float)."""
+def _content_map(c: Copy, spread: bool = False) -> np.ndarray:
+    """The copy's detail map over its trimmed content, on a MAP x MAP grid (float);
+    `spread`: each cell the most of its neighbourhood."""
     assert c.quality is not None
     x0, y0, x1, y1 = c.box
     d = c.quality.detail.astype(np.float32)
+    d = _dilate(d) if spread else d
     pos = (np.arange(MAP) + 0.5) / MAP
     xs = np.clip(((x0 + (x1 - x0) * pos) * DETAIL).astype(int), 0, DETAIL - 1)
     ys = np.clip(((y0 + (y1 - y0) * pos) * DETAIL).astype(int), 0, DETAIL - 1)
