@@ -74,13 +74,19 @@ class Verdict:
 
 def judge(copies: list[Copy]) -> dict[str, Verdict]:
     """A verdict for each copy (by key)."""
-    marks = _added_marks(copies)
     n = len(copies)
+    # Each pair's detail comparison, once: the marks and the verdicts both need it.
+    detail = {}
+    for i in range(n):
+        for j in range(i + 1, n):
+            outcome, defect = _detail(copies[i], copies[j])
+            detail[(i, j)], detail[(j, i)] = (outcome, defect), (-outcome, defect)
+    marks = _added_marks(copies, detail)
     wins = np.zeros(n)
     beaten: dict[tuple[int, int], str] = {}
     for i in range(n):
         for j in range(i + 1, n):
-            outcome, defect = compare(copies[i], copies[j], marks[i], marks[j])
+            outcome, defect = compare(copies[i], copies[j], marks[i], marks[j], detail[(i, j)])
             wins[i] += outcome
             wins[j] -= outcome
             if outcome > 0:
@@ -94,11 +100,13 @@ def judge(copies: list[Copy]) -> dict[str, Verdict]:
     }
 
 
-def compare(a: Copy, b: Copy, mark_a: str, mark_b: str) -> tuple[int, str]:
+def compare(a: Copy, b: Copy, mark_a: str, mark_b: str,
+            detail: tuple[int, str] | None = None) -> tuple[int, str]:
     """+1 if a is more likely the original, -1 if b is, 0 if they cannot be told
-    apart; and what the losing copy shows."""
+    apart; and what the losing copy shows. `detail`: `_detail(a, b)`, if known."""
     for rule in (_detail, _lossless, _marks, _border, _coverage):
-        outcome, defect = rule(a, b, mark_a, mark_b)
+        known = rule is _detail and detail is not None
+        outcome, defect = detail if known else rule(a, b, mark_a, mark_b)
         if outcome and defect == "blurred" and _spot(*((a, b) if outcome > 0 else (b, a))):
             continue  # the sharper tiles may be the mark's: a caption is sharp detail
         if outcome:
@@ -276,17 +284,22 @@ def _side_error(a: Copy, b: Copy) -> float:
     return float(np.abs(extra - (a.width - b.width) / 2).max())
 
 
-def _added_marks(copies: list[Copy]) -> list[str]:
+def _added_marks(copies: list[Copy], detail: dict[tuple[int, int], tuple[int, str]]
+                 ) -> list[str]:
     """For each copy: where it has fine detail that most other copies lack ("" if
     nowhere). A caption or a watermark is a compact spot; a sharper copy (the others
     blurred) differs all over, which is no mark. Most, not all: a copy that lines up
     poorly must not hide a mark; and a copy of the same frame size (which lines up cell
     for cell) counts twice, so that one loosely aligned copy alone cannot make a mark."""
     out = []
+    maps = [_content_map(c) if c.quality else None for c in copies]
+    spread = [_content_map(c, spread=True) if c.quality else None for c in copies]
     for k, c in enumerate(copies):
         votes, weights = [], []
         for j, other in enumerate(copies):
-            if j != k and (cells := _extra_cells(c, other)) is not None:
+            if j == k or detail[(k, j)][0] > 0:
+                continue  # a copy with less detail (smaller, blurred) is no reference
+            if (cells := _extra_cells(c, other, maps[k], spread[j])) is not None:
                 votes.append(cells)
                 weights.append(2 if (c.width, c.height) == (other.width, other.height) else 1)
         if not votes:
@@ -320,14 +333,16 @@ def _excess(m: np.ndarray, o: np.ndarray) -> tuple[np.ndarray, int] | None:
     return (diff - np.median(diff[active])) > MARK_STEP, int(active.sum())
 
 
-def _extra_cells(c: Copy, other: Copy) -> np.ndarray | None:
+def _extra_cells(c: Copy, other: Copy, content: np.ndarray | None,
+                 other_spread: np.ndarray | None) -> np.ndarray | None:
     """Cells where c has much more fine detail than `other` (None: cannot tell). Frames of
     one size are compared cell by cell; contents of one shape (resized, bordered) through
     their trimmed boxes, each cell of `other` standing for its neighbourhood (the two
-    line up only so well); contents of different shapes (one cropped) not at all."""
-    if c.quality is None or other.quality is None or _detail(c, other)[0] > 0 or (
-            _lossy(other) and not _lossy(c)):
-        return None  # a copy with less detail (smaller, blurred, lossy) is no reference
+    line up only so well); contents of different shapes (one cropped) not at all.
+    `content`, `other_spread`: c's `_content_map` and other's spread one. The caller
+    has ruled out an `other` with less detail than c."""
+    if c.quality is None or other.quality is None or (_lossy(other) and not _lossy(c)):
+        return None  # a lossy copy is no reference for a lossless one
     if (c.width, c.height) == (other.width, other.height):
         m, o = c.quality.detail.astype(np.float32), other.quality.detail.astype(np.float32)
     elif _aspect_differs(c, other):
@@ -336,7 +351,8 @@ def _extra_cells(c: Copy, other: Copy) -> np.ndarray | None:
         # Each cell of `other` stands for its neighbourhood in its own detail map (the
         # grids of two frames line up only to a cell, which a narrow content box
         # stretches over several cells of the common grid).
-        m, o = _content_map(c), _content_map(other, spread=True)
+        assert content is not None and other_spread is not None
+        m, o = content, other_spread
     found = _excess(m, o)
     if found is None:
         return None
