@@ -226,3 +226,13 @@ def test_a_tinted_part_is_an_alternate_and_a_saturation_edit_is_not() -> None:
     found = {(r.a, r.b): r.relation for r in find_relations(items)}
     assert found.get((1, 2)) == "alternate", found
     assert found.get((1, 3)) == "duplicate", found
+
+
+def test_a_large_erased_part_is_one_region_and_an_alternate() -> None:
+    # An oval over a third of the drawing's side: wider than the fixed window that
+    # `rest` measures in, but one connected region of change.
+    im = drawing(11, (400, 320))
+    erased = im.copy()
+    ImageDraw.Draw(erased).ellipse((80, 64, 220, 176), fill="white")
+    found = find_relations([(1, features.extract(im)), (2, features.extract(erased))])
+    assert [(r.a, r.b, r.relation) for r in found] == [(1, 2, "alternate")]

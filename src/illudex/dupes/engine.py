@@ -39,6 +39,9 @@ from illudex.progress import ProgressCallback, notify
 
 MIN_OVERLAP = 0.7  # lined-up contents must cover this much of each other
 ALT_REST = 0.04  # alternates: outside one region, at most this share of ink changed
+REGION_REST = 0.3  # ... a pair this far over it, as stored, has its largest changed region
+REGION_SHARE = 0.5  # ... measured, which counts as one region if it holds at most this much
+# of the ink (more: the pictures differ, not a part of them)
 HUE_SPREAD = 0.4  # ... and where colour changed most, the hue turned alike (a recolour)
 WHOLE_RECOLOUR = 0.5  # more than this share of the colour change lies outside one region:
 # the whole picture was recoloured, which turns every hue alike and keeps the lightness:
@@ -221,8 +224,25 @@ def _verify(
              & (best[:, 1] > MOVED) & (coarse.structure <= ALIGN_STRUCTURE))
     _align_profiles(prep, pairs, best, aligned, np.flatnonzero(short))
     _polish(prep, pairs, best, aligned, threshold)
+    _one_region(prep, pairs, best, stored, threshold)
     report(1.0)
     return best, stored
+
+
+def _one_region(
+    prep: verify.Prepared, pairs: np.ndarray, best: np.ndarray, stored: np.ndarray,
+    threshold: float,
+) -> None:
+    """Pairs that changed too much outside the fixed window to be alternates: measure
+    the change outside their largest changed region instead (into `stored`'s rest)."""
+    maybe = np.flatnonzero((best[:, 0] < threshold) & (stored[:, 2] >= MIN_OVERLAP)
+                           & (stored[:, 3] > ALT_REST) & (stored[:, 3] <= REGION_REST)
+                           & (stored[:, 4] <= HUE_SPREAD))
+    if not len(maybe):
+        return
+    rest, share = verify.one_region(prep, pairs[maybe, 0], pairs[maybe, 1])
+    ok = share <= REGION_SHARE
+    stored[maybe[ok], 3] = np.minimum(stored[maybe[ok], 3], rest[ok])
 
 
 def _align_frames(

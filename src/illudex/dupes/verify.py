@@ -60,6 +60,7 @@ HUE_EVIDENCE = 0.02  # the hue's turn is judged on at least this share of change
 AMPLIFY_CHUNK = 2048  # pictures whose ink is stretched at once
 TEXT_ROWS = 2  # a local change must be at least this many cells tall (captions are not)
 REGION_WINDOW = 0.4  # side of "one region" (a changed costume, a face), share of the side
+REGION_CLOSE = 5  # gaps in a changed region up to this many cells are closed
 
 
 @dataclass
@@ -207,6 +208,34 @@ def compare(prep: Prepared, a: np.ndarray, b: np.ndarray, shape_only: bool = Fal
                                          None, shape_only))
 
 
+def one_region(prep: Prepared, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """As stored, per pair: the share of the ink that changed outside the largest region
+    of change (strong change, gaps closed, its bounding box), and that box's share of
+    the ink. A part erased, replaced or added is one region however large; a window of
+    fixed size (`rest`) cuts a large one apart."""
+    import cv2  # lazily: a re-run answered from the cache never needs it
+    rest, share = np.zeros(len(a)), np.ones(len(a))
+    close = np.ones((REGION_CLOSE, REGION_CLOSE), np.uint8)
+    for s in range(0, len(a), BATCH):
+        maps: list[tuple[np.ndarray, np.ndarray]] = []
+        _compare_views(_view(prep, a[s:s + BATCH]), _view(prep, b[s:s + BATCH]), None,
+                       maps=maps)
+        (change, ink), = maps
+        for k, (c, i) in enumerate(zip(change, ink, strict=True)):
+            mask = cv2.morphologyEx((c > 0.5).astype(np.uint8), cv2.MORPH_CLOSE, close)
+            n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+            if n <= 1:
+                continue
+            mass = np.bincount(labels.ravel(), weights=c.ravel(), minlength=n)[1:]
+            x, y, w, h = stats[1 + int(np.argmax(mass)), :4]
+            inside = np.zeros(c.shape, bool)
+            inside[y:y + h, x:x + w] = True
+            n_ink = max(float(i.sum()), MIN_INK * c.size)
+            rest[s + k] = float(c[~inside].sum()) / n_ink
+            share[s + k] = float(i[inside].sum()) / n_ink
+    return rest, share
+
+
 def _in_batches(count: int, compare_batch: Callable[[int], Scores]) -> Scores:
     """Scores of `count` pairs, compared BATCH at a time from each batch's start. Batches
     run in threads (numpy and OpenCV let go of the GIL in their loops) and are put
@@ -266,9 +295,11 @@ def _ink(light: np.ndarray, chroma: np.ndarray, bg_light: np.ndarray, bg_chroma:
 
 
 def _compare_views(
-    va: _View, vb: _View, valid: np.ndarray | None, shape_only: bool = False
+    va: _View, vb: _View, valid: np.ndarray | None, shape_only: bool = False,
+    maps: list[tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> Scores:
-    """The core comparison; `valid` (P x S x S, or None for all) masks the overlap."""
+    """The core comparison; `valid` (P x S x S, or None for all) masks the overlap.
+    `maps`: if given, gets the (change, ink) maps of the batch appended."""
     n, side = va.light.shape[:2]
     gain, offset = _tone_fit(va.light, vb.light, valid)
     g3, o3 = gain[:, None, None], offset[:, None, None]
@@ -314,7 +345,10 @@ def _compare_views(
         (cb_hi - cb_lo).max(1) <= TINT_FLAT * gain[:, None, None])
     tinted = _soft(np.minimum(_new_hue(va.chroma, cb), d_sum), TINT_SOFT) * (coloured & flat)
     part = np.maximum(changed_colour, tinted)
-    either = _drop_thin_rows(np.maximum(changed, _upsample(part, side)))
+    full = np.maximum(changed, _upsample(part, side))
+    if maps is not None:
+        maps.append((full, ink))
+    either = _drop_thin_rows(full)
     local = _densest(_integral(either), max(2, round(side * LOCAL_WINDOW)))
     overlap = np.ones(n) if valid is None else valid.reshape(n, -1).mean(1)
     # Judged only where colour is most of the change: a figure added brings hues of its own.
