@@ -159,3 +159,8 @@ def test_a_black_border_round_a_sketch_with_edge_lines_leaves_the_same_content(
     plain = _content_px(sketch)
     bordered = np.subtract(_content_px(framed), border)
     assert np.abs(np.subtract(plain, bordered)).max() <= 0.01 * w
+
+
+def test_a_dark_blank_is_content_not_a_frame() -> None:
+    for image in (Image.new("RGB", (100, 100), "black"), Image.new("L", (300, 200), 0)):
+        assert features.decode(features.extract(image)).box == (0.0, 0.0, 1.0, 1.0)

@@ -116,7 +116,8 @@ def dark_frame(image: Image.Image) -> tuple[int, int, int, int, tuple[int, int, 
 
 def _dark_run(image: Image.Image, side: int, colour: np.ndarray) -> int:
     """How many whole lines from `side` (0 left, 1 top, 2 right, 3 bottom) stay within
-    TRIM_TOL of `colour`: looked at in growing strips, never more than a quarter."""
+    TRIM_TOL of `colour`: looked at in growing strips. 0 if a quarter of the picture
+    does (a dark field or a blank, not a frame)."""
     w, h = image.size
     limit = (w if side in (0, 2) else h) // 4
     depth = 8
@@ -132,7 +133,7 @@ def _dark_run(image: Image.Image, side: int, colour: np.ndarray) -> int:
         if off.any():
             return int(np.argmax(off))
         if d >= limit:
-            return d
+            return 0
         depth *= 2
 
 
