@@ -200,7 +200,8 @@ def test_a_chain_is_checked_against_its_representative() -> None:
     sims = [0.99, 0.99, 0.98, 0.9]
     linked = np.array([[s, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0] for s in sims])
     ids = [10, 11, 12, 13, 14]
-    out = _check_chains(feats, ids, spaces, pairs, linked, DEFAULT_THRESHOLD)
+    not_stored = np.zeros_like(linked)  # no comparison as stored to go by
+    out = _check_chains(feats, ids, spaces, pairs, linked, not_stored, DEFAULT_THRESHOLD)
     assert [(r.a, r.b, r.relation) for r in out] == [(10, 14, "distinct")]
     links = [rel(ids[i], ids[j], similarity=s)
              for (i, j), s in zip(pairs.tolist(), sims, strict=True)]

@@ -95,14 +95,14 @@ def find_relations(
         scores, stored = _verify(features, pairs, content_cos, frame_cos, rank, threshold,
                                  progress)
         relations = _classify(ids, pairs, scores, stored, threshold)
-        relations += _check_chains(features, ids, spaces, pairs, scores, threshold)
+        relations += _check_chains(features, ids, spaces, pairs, scores, stored, threshold)
     relations.sort(key=lambda r: (r.a, r.b))
     return relations
 
 
 def _check_chains(
     features: Sequence[feat.Feature], ids: list[int], spaces: Sequence[np.ndarray],
-    pairs: np.ndarray, scores: np.ndarray, threshold: float,
+    pairs: np.ndarray, scores: np.ndarray, stored: np.ndarray, threshold: float,
 ) -> list[Relation]:
     """Single links chain: A like B, B like C, ... Z, and Z is nothing like A (sparse
     drawings, one look-alike at a time). In every chain of three or more, each member
@@ -125,16 +125,18 @@ def _check_chains(
     if not wanted:
         return []
     check = np.array([p for p in wanted if p not in known], np.int64).reshape(-1, 2)
-    fresh, _ = _verify(features, check, _row_dot(spaces[0], check),
-                       _row_dot(spaces[1], check), np.zeros(len(check), np.int64), threshold, None)
-    measured = {p: scores[k] for p, k in known.items()}
-    for (i, j), row in zip(check.tolist(), fresh, strict=True):
-        measured[(int(i), int(j))] = row
+    fresh, fresh_stored = _verify(features, check, _row_dot(spaces[0], check),
+                                  _row_dot(spaces[1], check), np.zeros(len(check), np.int64),
+                                  threshold, None)
+    measured = {p: (scores[k], stored[k]) for p, k in known.items()}
+    for (i, j), row, as_stored in zip(check.tolist(), fresh, fresh_stored, strict=True):
+        measured[(int(i), int(j))] = (row, as_stored)
     out = []
     for i, j in wanted:
-        similarity, _, overlap = measured[(i, j)][:3]
+        row, as_stored = measured[(i, j)]
+        similarity, _, overlap = row[:3]
         unlike = similarity < threshold - CHAIN_MARGIN or overlap < MIN_OVERLAP
-        if unlike and not _alternate(measured[(i, j)]):  # alternates: apart anyway
+        if unlike and not _is_alternate(row, as_stored):  # alternates: apart anyway
             a, b = sorted((ids[i], ids[j]))
             out.append(Relation(a, b, "distinct", round(float(similarity), 4)))
     return out
@@ -318,13 +320,18 @@ def _classify(
             continue
         if similarity >= threshold:
             relation = "duplicate"
-        elif _alternate(row) or (as_stored[2] >= MIN_OVERLAP and _alternate(as_stored)):
+        elif _is_alternate(row, as_stored):
             relation = "alternate"  # same lines, other colours; or one region changed
         else:
             continue
         a, b = sorted((ids[i], ids[j]))
         out.append(Relation(a, b, relation, round(float(similarity), 4)))
     return out
+
+
+def _is_alternate(best: np.ndarray, as_stored: np.ndarray) -> bool:
+    """An alternate by the best comparison, or by the one as stored (lined up)."""
+    return _alternate(best) or (as_stored[2] >= MIN_OVERLAP and _alternate(as_stored))
 
 
 def _alternate(row: np.ndarray) -> bool:
