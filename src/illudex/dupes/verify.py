@@ -15,7 +15,8 @@ no longer look alike for being mostly white.
 Scores per pair: `structure` (share of ink whose lightness changed), `colour` (share
 of coloured ink whose colour changed), `local` (the densest change of either kind in a
 small window, strokes one cell tall left out: an arrow that turned round, a recoloured
-part, but not a caption), `rest` (changed share outside the most changed region: ~0
+part, but not a caption; here a faint new hue over a flat area counts too, a pale tint
+that the colour share ignores), `rest` (changed share outside the most changed region: ~0
 for a recolour or a changed costume), `overlap` (share of each picture's ink the other
 covers) and `spread` (how inconsistently the hue turned where colour changed: a
 recolour turns every hue alike, two flags sharing a layout do not), and `colour_rest`
@@ -43,7 +44,7 @@ INK_LIGHT = 28  # lightness this far from the background's is ink
 INK_COLOUR = 14  # opponent-colour magnitude this large is "coloured"
 LIGHT_SOFT = (24.0, 64.0)  # a lightness change counts from 0 at the first to 1 at the second
 COLOUR_SOFT = (28.0, 64.0)  # same for the sum of the two opponent-colour changes
-TINT_SOFT = (8.0, 24.0)  # same for a new hue (not a saturation change) in a dense part,
+TINT_SOFT = (8.0, 24.0)  # same for a new hue (not a saturation change) in a dense part
 TINT_FLAT = 12.0  # ... judged inside areas of one colour (neighbours within this)
 MIN_INK = 0.03  # shares are taken of at least this much of the picture (sparse drawings)
 GAIN_RANGE = (0.75, 1.35)  # tone edits: lightness gain allowed between the two
