@@ -164,3 +164,19 @@ def test_a_black_border_round_a_sketch_with_edge_lines_leaves_the_same_content(
 def test_a_dark_blank_is_content_not_a_frame() -> None:
     for image in (Image.new("RGB", (100, 100), "black"), Image.new("L", (300, 200), 0)):
         assert features.decode(features.extract(image)).box == (0.0, 0.0, 1.0, 1.0)
+
+
+def test_a_white_border_round_tinted_paper_leaves_the_same_content(tmp_path) -> None:
+    # The sample's drawings sit on tinted paper; inside a white border that paper is the
+    # picture's own margin, peeled side by side as on the picture alone.
+    from illudex.sample import make_sample
+
+    root = make_sample(tmp_path / "sample")
+    bordered = sorted(root.rglob("* (bordered).png"))
+    assert bordered
+    for path in bordered:
+        plain = next(root.rglob(path.name.replace(" (bordered)", "")))
+        with Image.open(path) as b, Image.open(plain) as p:
+            framed = np.subtract(_content_px(b.convert("RGB")), 16)
+            alone = np.array(_content_px(p.convert("RGB")))
+            assert np.abs(framed - alone).max() <= 0.015 * p.width, path.name  # 2 reduced px

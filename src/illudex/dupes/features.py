@@ -33,6 +33,7 @@ FRAME = 16  # side of the stored whole-frame grey thumbnail
 TRIM_SIDE = 128  # trimming works on a copy reduced (box filter) to about this longest side
 TRIM_TOL = 40  # a row is "uniform" when every channel stays within this of the edge colour
 TRIM_ROUNDS = 4  # a frame inside a margin inside a frame ...
+PAPER_TINT = 8  # light paper this far from grey is tinted (a margin, not a drawn line)
 BLEND_LINES = 2  # lines of blend allowed between a frame and what it surrounds
 PAPER_CHROMA = 30  # a trimmable colour is grey: channels within this of each other ...
 PAPER_LIGHT = 180  # ... and light (all channels at least this) or dark (at most 255 - this)
@@ -221,39 +222,45 @@ def trim_box(rgb: np.ndarray) -> tuple[int, int, int, int, tuple[int, int, int] 
 
     The first round peels each side on its own (a margin need not surround the
     picture). Later rounds run only while the previous one peeled all four sides in
-    one colour (a frame), and count only when they too peel a whole frame, except
-    inside a dark frame (a border added round a picture), where the sides peel on their
-    own again, as they would on the picture without it. So a black frame around a white
-    margin goes, but the stripes of a flag, or a line drawn along two edges of a sketch
-    (which a copy at another scale would peel differently), stay."""
+    one colour (a frame). Inside a dark frame (a border added round a picture) the
+    sides peel on their own again, as they would on the picture without it; inside a
+    light one, a round counts as a whole frame, or else only for its sides of tinted
+    paper (the picture's own margin; a drawn line or its blend is grey). So a frame
+    round a margin goes, but the stripes of a flag, or a line drawn along two edges of
+    a sketch (which a copy at another scale would peel differently), stay."""
     planes = np.ascontiguousarray(rgb.transpose(2, 0, 1))  # per-channel rows reduce fast
     h, w = rgb.shape[:2]
     y0, y1, x0, x1 = 0, h, 0, w
     background = None
     per_side = True
     for _ in range(TRIM_ROUNDS):
-        box, colour, frame = _trim_once(planes[:, y0:y1, x0:x1])
-        if box is None:
-            background = colour or background
+        sides, blank = _trim_once(planes[:, y0:y1, x0:x1])
+        if blank is not None or not any(n for n, _ in sides):
+            background = blank or background
             break
+        frame = _is_frame(sides)
         if not (per_side or frame):
-            break
-        per_side = frame and colour is not None and max(colour) <= 255 - PAPER_LIGHT
-        ty0, ty1, tx0, tx1 = box
-        y0, y1, x0, x1 = y0 + ty0, y0 + ty1, x0 + tx0, x0 + tx1
-        background = colour
+            sides = [(n, c) if _tinted(c) else (0, None) for n, c in sides]
+            if not any(n for n, _ in sides):
+                break
+        (top, _), (bottom, _), (left, _), (right, _) = sides
+        y0, y1, x0, x1 = y0 + top, y1 - bottom, x0 + left, x1 - right
+        background = max(((n, c) for n, c in sides if n), key=lambda nc: nc[0])[1]
+        per_side = frame and not _light(background)
         if not frame:
             break
     return y0, y1, x0, x1, background
 
 
-def _trim_once(
-    planes: np.ndarray,
-) -> tuple[tuple[int, int, int, int] | None, tuple[int, int, int] | None, bool]:
-    """One round of peeling: (box, colour peeled, whether it was a one-colour frame)."""
+Side = tuple[int, tuple[int, int, int] | None]  # lines peeled off one side, and their colour
+
+
+def _trim_once(planes: np.ndarray) -> tuple[list[Side], tuple[int, int, int] | None]:
+    """One round of peeling: what each side (top, bottom, left, right) peels, and the
+    colour if the whole picture is that one colour (a blank: nothing to peel)."""
     h, w = planes.shape[1:]
     if h < 8 or w < 8:
-        return None, None, False
+        return [(0, None)] * 4, None
     # Line ends are left out: where two blend lines cross, the corner is a blend of both.
     # Per channel (3 x lines): tests across the channels are then three row operations.
     rows, cols = planes[:, :, BLEND_LINES:-BLEND_LINES], planes[:, BLEND_LINES:-BLEND_LINES, :]
@@ -262,15 +269,26 @@ def _trim_once(
     sides = [_peel(rows_lo, rows_hi), _peel(rows_lo[:, ::-1], rows_hi[:, ::-1]),
              _peel(cols_lo, cols_hi), _peel(cols_lo[:, ::-1], cols_hi[:, ::-1])]
     (top, _), (bottom, _), (left, _), (right, _) = sides
-    if top + bottom + left + right == 0:
-        return None, None, False
     if top + bottom >= h - 4 or left + right >= w - 4:
         # Blank (all one colour): keep the box, but call the colour the background.
-        return None, max((nc for nc in sides if nc[0]), key=lambda nc: nc[0])[1], False
-    peeled = [(n, c) for n, c in sides if n]
-    colour = max(peeled, key=lambda nc: nc[0])[1]
-    frame = len(peeled) == 4 and all(_alike(c, colour) for _, c in peeled)
-    return (top, h - bottom, left, w - right), colour, frame
+        return [(0, None)] * 4, max((nc for nc in sides if nc[0]), key=lambda nc: nc[0])[1]
+    return sides, None
+
+
+def _is_frame(sides: list[Side]) -> bool:
+    """All four sides peeled, in one paper colour."""
+    colours = [c for n, c in sides if n]
+    return len(colours) == 4 and all(_alike(c, colours[0]) for c in colours)
+
+
+def _tinted(colour: tuple[int, int, int] | None) -> bool:
+    """Light paper of a colour (not grey): inside a white frame, the picture's own
+    margin, which a drawn line or its blend with the paper never is."""
+    return _light(colour) and colour is not None and max(colour) - min(colour) > PAPER_TINT
+
+
+def _light(colour: tuple[int, int, int] | None) -> bool:
+    return colour is not None and min(colour) >= PAPER_LIGHT
 
 
 def _alike(a: tuple[int, int, int] | None, b: tuple[int, int, int] | None) -> bool:
