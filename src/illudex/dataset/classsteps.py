@@ -4,7 +4,7 @@ classifier, and its aesthetic quality score; results in `meta["class"]` and
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
 
@@ -74,22 +74,15 @@ class ClassFilter(ModelStep):
         return None
 
     def scores(self, items: list[Item], context: Any) -> list[dict[str, float]]:
-        recipe = recipe_key("class", model_id(self.model))[:16]
-        workers = decode_workers(context)
-
-        def compute(missing: list[Item]) -> Iterator[dict[str, float]]:
+        def load() -> tuple[Any, Any]:
             from illudex.analysers.classify import Classifier
 
             classifier = Classifier.load(self.model)
-            use = ModelUse(partial(load_analyser, "illudex.analysers.classify:Classifier",
-                                   str(self.model)),
-                           partial(run_method, "scores_prepared", ()))
-            for scores, _ in model_outputs(missing, classifier, classifier.prep, use, workers,
-                                          context):
-                yield scores
+            return classifier, classifier.prep
 
-        return cached_values(context.cache, items, lambda i: f"cls-{i.key}-{recipe}", compute,
-                       Stored.of(context, "class", self.model))
+        return _picture_values(items, context, "class", "cls", str(self.model),
+                               ("illudex.analysers.classify:Classifier", load),
+                               partial(run_method, "scores_prepared", ()))
 
 
 class MonochromeModel(ClassFilter):
@@ -128,22 +121,37 @@ class MinQuality(ModelStep):
         return kept, dropped
 
     def scores(self, items: list[Item], context: Any) -> list[dict[str, Any]]:
-        recipe = recipe_key("quality", model_id(self.model))[:16]
-        workers = decode_workers(context)
+        from illudex.analysers.qualityrun import records
 
-        def compute(missing: list[Item]) -> Iterator[dict[str, Any]]:
+        def load() -> tuple[Any, Any]:
             from illudex.analysers.quality import QualityScorer
-            from illudex.analysers.qualityrun import records
 
             scorer = QualityScorer.load(self.model)
-            use = ModelUse(partial(load_analyser, "illudex.analysers.quality:QualityScorer",
-                                   str(self.model)), records)
-            for record, _ in model_outputs(missing, scorer, scorer.classifier.prep, use,
-                                           workers, context):
-                yield record
+            return scorer, scorer.classifier.prep
 
-        return cached_values(context.cache, items, lambda i: f"qual-{i.key}-{recipe}", compute,
-                       Stored.of(context, "quality", self.model))
+        return _picture_values(items, context, "quality", "qual", str(self.model),
+                               ("illudex.analysers.quality:QualityScorer", load), records)
+
+
+def _picture_values(
+    items: list[Item], context: Any, kind: str, prefix: str, model: str,
+    analyser: tuple[str, Callable[[], tuple[Any, Any]]], run: Callable[..., list[Any]],
+) -> list[Any]:
+    """One model's value per item (its picture), cached per item and model, and kept in
+    the catalog as `kind` for catalog pictures. `analyser`: where the workers load the
+    model from, and how to load it here (the model and its preprocessing)."""
+    recipe = recipe_key(kind, model_id(model))[:16]
+    workers = decode_workers(context)
+    where, load = analyser
+
+    def compute(missing: list[Item]) -> Iterator[Any]:
+        local, prep = load()
+        use = ModelUse(partial(load_analyser, where, model), run)
+        for value, _ in model_outputs(missing, local, prep, use, workers, context):
+            yield value
+
+    return cached_values(context.cache, items, lambda i: f"{prefix}-{i.key}-{recipe}",
+                         compute, Stored.of(context, kind, model))
 
 
 STEPS: tuple[type[ItemStep], ...] = (ClassFilter, MonochromeModel, MinQuality)
