@@ -158,7 +158,30 @@ def test_grouping_is_deterministic_and_sorted() -> None:
     assert first == build_groups(reversed(range(10)), list(reversed(relations)), {})
     groups, alternates = first
     assert groups == [[1, 3, 7], [5, 9]]
-    assert alternates == [(2, 4), (2, 8)]
+    assert alternates == [(2, 4), (2, 8), (4, 8)]  # 4 and 8: both variants of 2
+
+
+def test_two_alternates_of_one_picture_are_alternates_of_each_other() -> None:
+    # 1 is the original; 2 and 3 are its variants, with copies 4 (of 2) and 5 (of 1).
+    relations = [rel(1, 5), rel(2, 4), rel(1, 2, "alternate"), rel(3, 5, "alternate")]
+    groups, alternates = build_groups(range(1, 6), relations, {})
+    assert groups == [[1, 5], [2, 4]]
+    assert alternates == [(1, 2), (2, 3), (3, 5)]  # (2, 3): through the group of 1 and 5
+
+
+def test_no_siblings_through_a_picture_with_many_look_alikes() -> None:
+    # 1 has three alternates: more likely one of a set (signs sharing a frame) than a
+    # drawing with variants, so its look-alikes are not made alternates of each other.
+    relations = [rel(1, k, "alternate") for k in (2, 3, 4)]
+    _, alternates = build_groups(range(1, 5), relations, {})
+    assert alternates == [(1, 2), (1, 3), (1, 4)]
+
+
+def test_siblings_that_are_duplicates_stay_one_group() -> None:
+    relations = [rel(2, 3), rel(1, 2, "alternate"), rel(1, 3, "alternate")]
+    groups, alternates = build_groups(range(1, 4), relations, {})
+    assert groups == [[2, 3]]
+    assert alternates == [(1, 2)]
 
 
 def test_one_alternate_pair_per_pair_of_groups() -> None:

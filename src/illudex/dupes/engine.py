@@ -50,7 +50,7 @@ RECOLOUR_REST = 0.02  # ... and outside one part at most this share of ink chang
 RECOLOUR_CHROMA = 0.2  # ... and the colourfulness changed at most this much (relative)
 COARSE_SIDE = 16  # first pass: every candidate pair compared at this size
 COARSE_GATE = 0.15  # ... and compared in full only if less than this share of ink changed
-COARSE_REST = 0.06  # ... or less than this outside its most changed region
+COARSE_REST = 0.1  # ... or less than this outside its most changed region
 FRAME_GATE = 0.95  # try the whole-frame alignment when the frames are this alike
 # Loose gates: thin line art's 8 px search vectors and mean profiles are weak evidence
 # either way, and the comparison at full size after alignment decides (docs/decisions.md).

@@ -9,15 +9,17 @@ the engine (numpy, OpenCV).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-ENGINE_VERSION = 4  # bump when the answer for the same features may change
+ENGINE_VERSION = 5  # bump when the answer for the same features may change
 DEFAULT_THRESHOLD = 0.85  # similarity at or above which a pair is a duplicate
 # 'distinct': measured and unlike, though a chain of duplicates led from one to the
 # other; never shown, only kept apart.
 RELATIONS = ("duplicate", "alternate", "distinct")
 DECISIONS = ("duplicate", "alternate", "not_duplicate")
+SIBLING_HUB = 2  # a group with at most this many alternates makes them alternates of each other
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ def build_groups(
         parent[child] = root
         group_of[root] |= group_of.pop(child)
     groups = sorted(sorted(g) for g in group_of.values() if len(g) > 1)
-    return groups, _alternate_pairs(alternates, parent)
+    return groups, _with_siblings(_alternate_pairs(alternates, parent), parent)
 
 
 def _merge_decisions(
@@ -117,3 +119,27 @@ def _alternate_pairs(
         if cur is None or (-sim, a, b) < (-cur[0], cur[1], cur[2]):
             best[key] = (sim, a, b)
     return sorted((a, b) for _, a, b in best.values())
+
+
+def _with_siblings(pairs: list[tuple[int, int]], parent: dict[int, int]) -> list[tuple[int, int]]:
+    """Two alternates of one picture share its base drawing, so they are alternates of
+    each other, though compared directly they differ in two places (a part erased in
+    one, another part swapped in the other) and no comparison calls that one region.
+    Only through a group with at most SIBLING_HUB alternates: a picture with many
+    look-alikes is more likely one of a set (road signs sharing a frame, flags sharing
+    a layout), whose members are not variants of one drawing (docs/decisions.md)."""
+    linked: dict[int, list[tuple[int, int]]] = {}  # group -> (alternate group, its file)
+    known = set()
+    for a, b in pairs:
+        ra, rb = _find(parent, a), _find(parent, b)
+        linked.setdefault(ra, []).append((rb, b))
+        linked.setdefault(rb, []).append((ra, a))
+        known.add((min(ra, rb), max(ra, rb)))
+    out = set(pairs)
+    for others in linked.values():
+        if len(others) > SIBLING_HUB:
+            continue
+        for (r1, f1), (r2, f2) in itertools.combinations(others, 2):
+            if r1 != r2 and (min(r1, r2), max(r1, r2)) not in known:
+                out.add((min(f1, f2), max(f1, f2)))
+    return sorted(out)
