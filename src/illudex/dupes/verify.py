@@ -321,9 +321,8 @@ def _compare_views(
     n_ink = np.maximum(ink.reshape(n, -1).sum(1), MIN_INK * side * side)
     changed = _soft(d_light, LIGHT_SOFT) * ink
     structure = changed.reshape(n, -1).sum(1) / n_ink
-    integral = _integral(changed)
     region = max(2, round(side * REGION_WINDOW))
-    rest = np.maximum(structure - _densest(integral, region) * region * region / n_ink, 0)
+    rest = np.maximum(structure - _densest(changed, region) * region * region / n_ink, 0)
     if shape_only:
         zero = np.zeros(n)
         return Scores(structure, zero, np.ones(n), zero, rest, zero, zero, zero)
@@ -350,13 +349,13 @@ def _compare_views(
     if maps is not None:
         maps.append((full, ink))
     either = _drop_thin_rows(full)
-    local = _densest(_integral(either), max(2, round(side * LOCAL_WINDOW)))
+    local = _densest(either, max(2, round(side * LOCAL_WINDOW)))
     overlap = np.ones(n) if valid is None else valid.reshape(n, -1).mean(1)
     # Judged only where colour is most of the change: a figure added brings hues of its own.
     spread = np.where(colour > 2 * structure, _hue_spread(va.chroma, cb, changed_colour), 0.0)
     cregion = max(2, round(cside * REGION_WINDOW))
     colour_rest = np.maximum(
-        colour - _densest(_integral(changed_colour), cregion) * cregion * cregion / n_col, 0)
+        colour - _densest(changed_colour, cregion) * cregion * cregion / n_col, 0)
     return Scores(structure, colour, overlap, local, rest, spread, colour_rest,
                   _chroma_change(va.chroma, cb, changed_colour))
 
@@ -420,22 +419,24 @@ def _drop_thin_rows(changed: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(out)
 
 
-def _integral(x: np.ndarray) -> np.ndarray:
-    """Summed-area table over the last two axes, with a leading row and column of 0."""
+def _densest(x: np.ndarray, window: int) -> np.ndarray:
+    """Largest mean change in any window x window square of each of N maps (N x H x W):
+    a compact changed region (an arm, an arrow) scores high, a thin caption line low.
+    The window sums are box filters along the rows of the maps stacked into one tall
+    picture, then along their columns (rows never mix across maps)."""
+    return _window_sums(_window_sums(x, window).transpose(0, 2, 1), window).reshape(
+        len(x), -1).max(1) / (window * window)
+
+
+def _window_sums(x: np.ndarray, window: int) -> np.ndarray:
+    """Sums of `window` neighbours along the last axis, where all lie inside."""
+    import cv2  # lazily: a re-run answered from the cache never needs it
     n, h, w = x.shape
-    c = np.zeros((n, h + 1, w + 1), np.float32)
-    np.cumsum(x, axis=1, out=c[:, 1:, 1:])
-    np.cumsum(c[:, 1:, 1:], axis=2, out=c[:, 1:, 1:])
-    return c
-
-
-def _densest(integral: np.ndarray, window: int) -> np.ndarray:
-    """Largest mean change in any window x window square: a compact changed region
-    (an arm, an arrow) scores high, a thin caption line low."""
-    c = integral
-    sums = (c[:, window:, window:] - c[:, :-window, window:] - c[:, window:, :-window]
-            + c[:, :-window, :-window])
-    return sums.reshape(len(c), -1).max(1) / (window * window)
+    rows = np.ascontiguousarray(x, np.float32).reshape(n * h, w)
+    sums = cv2.sepFilter2D(rows, -1, np.ones(window, np.float32), np.ones(1, np.float32),
+                           borderType=cv2.BORDER_CONSTANT)
+    first = window // 2  # the filter's anchor: the first sum whose window lies inside
+    return sums.reshape(n, h, w)[:, :, first:w - window + first + 1]
 
 
 def _soft(d: np.ndarray, soft: tuple[float, float]) -> np.ndarray:
@@ -477,21 +478,18 @@ def _warp_compare_batch(
     grid (shrinking, blurred first: never enlarging a coarse thumbnail, which would
     blur its edges past the comparison's tolerance)."""
     side, cside = prep.light.shape[1], prep.chroma.shape[-1]
-    target, source = a.copy(), b.copy()
-    maps = transforms.astype(np.float64).copy()
-    for k, transform in enumerate(transforms):
-        if abs(np.linalg.det(transform[:, :2])) < 1:
-            target[k], source[k], maps[k] = b[k], a[k], _inverse(transform)
+    maps = transforms.astype(np.float64)
+    flip = np.abs(np.linalg.det(maps[:, :, :2])) < 1
+    target, source = np.where(flip, b, a), np.where(flip, a, b)
+    maps[flip] = _inverse(maps[flip])
     light = np.empty((len(a), side, side), np.float32)
     chroma = np.empty((len(a), cside, cside, 2), np.float32)
-    valid = np.empty((len(a), side, side), bool)
-    overlap = np.empty(len(a))
-    for k, (i, j, m) in enumerate(zip(target, source, maps, strict=True)):
+    for k, (j, m) in enumerate(zip(source, maps, strict=True)):
         light[k] = _warp(prep.light[j].astype(np.float32), m, side)
         chroma[k] = _warp(prep.chroma[j].transpose(1, 2, 0).astype(np.float32), m, cside)
-        valid[k] = _inside(m, side)
-        overlap[k] = min(_ink_share(prep, i, j, valid[k]),
-                         _ink_share(prep, j, i, _inside(_inverse(m), side)))
+    valid = _inside(maps, side)
+    overlap = np.minimum(_ink_share(prep, target, source, valid),
+                         _ink_share(prep, source, target, _inside(_inverse(maps), side)))
     vb = _make_view(light, chroma.transpose(0, 3, 1, 2), prep.bg_light[source],
                     prep.bg_chroma[source], prep.has_bg[source])
     scores = _compare_views(_view(prep, target), vb, valid)
@@ -520,28 +518,37 @@ def _pixel_map(transform: np.ndarray, side: int) -> np.ndarray:
     return full[:2].astype(np.float32)
 
 
-def _inside(transform: np.ndarray, side: int) -> np.ndarray:
-    """Which of a's pixels land inside b (so that the comparison means something)."""
+def _inside(transforms: np.ndarray, side: int) -> np.ndarray:
+    """Which of a's pixels land inside b (so that the comparison means something), per
+    map (N x 2 x 3 → N x S x S)."""
     c = (np.arange(side) + 0.5) / side
-    x = transform[0, 0] * c[None, :] + transform[0, 1] * c[:, None] + transform[0, 2]
-    y = transform[1, 0] * c[None, :] + transform[1, 1] * c[:, None] + transform[1, 2]
+    t = transforms[:, :, :, None, None]
+    x = t[:, 0, 0] * c[None, None, :] + t[:, 0, 1] * c[None, :, None] + t[:, 0, 2]
+    y = t[:, 1, 0] * c[None, None, :] + t[:, 1, 1] * c[None, :, None] + t[:, 1, 2]
     return (x >= 0) & (x <= 1) & (y >= 0) & (y <= 1)
 
 
-def _inverse(transform: np.ndarray) -> np.ndarray:
-    m = np.linalg.inv(np.vstack([transform, [0.0, 0.0, 1.0]]))
-    return m[:2]
+def _inverse(transforms: np.ndarray) -> np.ndarray:
+    """Inverse maps (N x 2 x 3)."""
+    rows = np.broadcast_to([0.0, 0.0, 1.0], (len(transforms), 1, 3))
+    return np.linalg.inv(np.concatenate([transforms, rows], axis=1))[:, :2]
 
 
-def _ink_share(prep: Prepared, i: int, other: int, inside: np.ndarray) -> float:
-    """Share of picture i's ink that lies inside the overlap: what a crop cut off, or a
-    caption added in the margin, is outside it. Blank-ish pictures: share of area."""
-    bg = i if prep.has_bg[i] or not prep.has_bg[other] else other
+def _ink_share(prep: Prepared, i: np.ndarray, other: np.ndarray, inside: np.ndarray
+               ) -> np.ndarray:
+    """Per pair, the share of picture i's ink that lies inside the overlap: what a crop
+    cut off, or a caption added in the margin, is outside it. Blank-ish pictures: the
+    share of area."""
+    n, side = len(i), prep.light.shape[1]
+    own = prep.has_bg[i] | ~prep.has_bg[other]
+    bg = np.where(own, i, other)
     light = prep.light[i].astype(np.float32)
-    ink = np.abs(light - prep.bg_light[bg]) > INK_LIGHT
+    ink = np.abs(light - prep.bg_light[bg][:, None, None]) > INK_LIGHT
     coloured = np.abs(prep.chroma[i].astype(np.float32)
-                      - prep.bg_chroma[bg][:, None, None]).sum(0) > INK_COLOUR
-    ink |= _upsample(coloured, light.shape[-1])
-    if not (prep.has_bg[i] or prep.has_bg[other]) or ink.mean() < MIN_INK:
-        return float(inside.mean())
-    return float((ink & inside).sum() / ink.sum())
+                      - prep.bg_chroma[bg][:, :, None, None]).sum(1) > INK_COLOUR
+    ink |= _upsample(coloured, side)
+    count = ink.reshape(n, -1).sum(1)
+    area = inside.reshape(n, -1).mean(1)
+    plain = ~(prep.has_bg[i] | prep.has_bg[other]) | (count < MIN_INK * side * side)
+    covered = (ink & inside).reshape(n, -1).sum(1) / np.maximum(count, 1)
+    return np.where(plain, area, covered)
