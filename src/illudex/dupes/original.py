@@ -51,6 +51,7 @@ CROP_ASPECT = 0.015  # content aspect ratios this far apart: one copy is cropped
 COVERAGE = 1.03  # one copy's content this much larger (linear) at the same detail: the
 # other is cropped (a border or margin changes the frame, not the content)
 MAP = 24  # side of the common grid detail maps are compared on
+_CENTRES = (np.arange(MAP) + 0.5) / MAP  # the grid's cell centres, 0..1
 
 
 @dataclass(frozen=True)
@@ -364,7 +365,7 @@ def _extra_cells(c: Copy, other: Copy, content: np.ndarray | None,
 
 def _to_map(cells: np.ndarray) -> np.ndarray:
     idx = (np.arange(MAP) * cells.shape[0]) // MAP
-    return cells[np.ix_(idx, idx)]
+    return cells[idx[:, None], idx[None, :]]
 
 
 def _content_map(c: Copy, spread: bool = False) -> np.ndarray:
@@ -374,10 +375,10 @@ def _content_map(c: Copy, spread: bool = False) -> np.ndarray:
     x0, y0, x1, y1 = c.box
     d = c.quality.detail.astype(np.float32)
     d = _dilate(d) if spread else d
-    pos = (np.arange(MAP) + 0.5) / MAP
-    xs = np.clip(((x0 + (x1 - x0) * pos) * DETAIL).astype(int), 0, DETAIL - 1)
-    ys = np.clip(((y0 + (y1 - y0) * pos) * DETAIL).astype(int), 0, DETAIL - 1)
-    return d[np.ix_(ys, xs)]
+    # Boxes lie in 0..1, so the cells are >= 0 (np.clip costs more than the rest here).
+    xs = np.minimum(((x0 + (x1 - x0) * _CENTRES) * DETAIL).astype(int), DETAIL - 1)
+    ys = np.minimum(((y0 + (y1 - y0) * _CENTRES) * DETAIL).astype(int), DETAIL - 1)
+    return d[ys[:, None], xs[None, :]]
 
 
 def _dilate(m: np.ndarray) -> np.ndarray:

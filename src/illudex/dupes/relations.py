@@ -1,7 +1,8 @@
 """Relations between pictures and the duplicate groups they make: what the engine says
 (`Relation`), and `build_groups`, which turns relations plus a person's decisions into
 groups without chaining across a boundary — two pictures that are alternates, or
-marked not-duplicate, never end in one group, however many duplicates link them.
+marked not-duplicate, never end in one group, however many duplicates link them; and
+two alternates of one picture are alternates of each other (siblings).
 
 Pure Python on purpose: a re-run answered from the cache builds groups without loading
 the engine (numpy, OpenCV).
