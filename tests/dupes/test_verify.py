@@ -112,3 +112,18 @@ def test_a_hue_turn_keeps_the_colourfulness_greying_does_not() -> None:
     assert turned.colour[0] > 0.3 and greyed.colour[0] > 0.3  # both changed colour ...
     assert turned.chroma_change[0] < 0.15  # ... one kept how colourful it was
     assert greyed.chroma_change[0] > 0.5
+
+
+@pytest.mark.parametrize(("shape", "window"), [((48, 48), 19), ((47, 48), 5), ((24, 24), 10),
+                                               ((16, 16), 6), ((9, 12), 9)])
+def test_densest_window_is_the_largest_window_mean(shape: tuple[int, int], window: int) -> None:
+    rng = np.random.default_rng(window)
+    maps = (rng.random((5, *shape)) > 0.6).astype(np.float32) * rng.random((5, *shape))
+    maps[2, :window, -window:] = 1.0  # a fully changed corner: its window's mean is 1
+    h, w = shape
+    brute = np.array([max(m[y:y + window, x:x + window].mean()
+                          for y in range(h - window + 1) for x in range(w - window + 1))
+                      for m in maps])
+    found = verify._densest(maps, window)
+    assert found[2] == pytest.approx(1.0)
+    np.testing.assert_allclose(found, brute, rtol=1e-5)
