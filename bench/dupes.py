@@ -129,14 +129,18 @@ def originals_kept(truth: dict, groups: list[list[str]], keepers: list[str]) -> 
     root = {os.path.basename(x): g[0] for g in truth["groups"] for x in g}
     kept = counted = 0
     for files, keep in zip(groups, keepers, strict=True):
-        roots = [root[f] for f in files if f in root]
-        if not roots:
-            continue
-        original = max(set(roots), key=lambda r: (roots.count(r), r))
-        if original in files:
+        original = group_original(files, root)
+        if original is not None and original in files:
             counted += 1
             kept += keep == original
     return kept, counted
+
+
+def group_original(files: list[str], root: dict[str, str]) -> str | None:
+    """The original of a found group (file names): the first file of the truth group
+    most of it comes from (ties: the last name); None if none of it is labelled."""
+    roots = [root[f] for f in files if f in root]
+    return max(set(roots), key=lambda r: (roots.count(r), r)) if roots else None
 
 
 def run_engine(image_dir: Path, threshold: float) -> tuple[list[list[str]], list[list[str]]]:

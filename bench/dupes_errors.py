@@ -20,6 +20,8 @@ import json
 import os
 from collections.abc import Iterable
 
+from dupes import group_original  # the bench's rule for a found group's original
+
 Pair = tuple[str, str]
 
 
@@ -62,7 +64,9 @@ def keepers(report: dict, root: dict[str, str]) -> None:
     wrong = []
     for group in report["groups"]:
         names = [_name(f) for f in group["files"]]
-        original = collections.Counter(root.get(n, n) for n in names).most_common(1)[0][0]
+        original = group_original(names, root)
+        if original is None:
+            continue  # nothing in it is labelled
         if _name(group["keep"]) != original:
             lacks = "" if original in names else " (the group lacks the original)"
             wrong.append(f"  kept {_name(group['keep'])}, not {original}{lacks}: "

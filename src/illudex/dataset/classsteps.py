@@ -121,8 +121,6 @@ class MinQuality(ModelStep):
         return kept, dropped
 
     def scores(self, items: list[Item], context: Any) -> list[dict[str, Any]]:
-        from illudex.analysers.qualityrun import records
-
         def load() -> tuple[Any, Any]:
             from illudex.analysers.quality import QualityScorer
 
@@ -130,7 +128,16 @@ class MinQuality(ModelStep):
             return scorer, scorer.classifier.prep
 
         return _picture_values(items, context, "quality", "qual", str(self.model),
-                               ("illudex.analysers.quality:QualityScorer", load), records)
+                               ("illudex.analysers.quality:QualityScorer", load),
+                               _quality_records)
+
+
+def _quality_records(scorer: Any, batch: list[Any]) -> list[dict[str, Any]]:
+    """`qualityrun.records`, imported only when a batch runs: a build answered from the
+    cache never loads the scorer's code. Module-level, so that it pickles to workers."""
+    from illudex.analysers.qualityrun import records
+
+    return records(scorer, batch)
 
 
 def _picture_values(

@@ -294,9 +294,7 @@ def _light(colour: tuple[int, int, int] | None) -> bool:
 def _alike(a: tuple[int, int, int] | None, b: tuple[int, int, int] | None) -> bool:
     """The same paper colour (light with light, dark with dark): the line where a frame
     meets the margin is a blend, grey by a different amount on each side once reduced."""
-    if a is None or b is None:
-        return False
-    return (min(a) >= PAPER_LIGHT) == (min(b) >= PAPER_LIGHT)
+    return a is not None and b is not None and _light(a) == _light(b)
 
 
 def _peel(lo: np.ndarray, hi: np.ndarray) -> tuple[int, tuple[int, int, int] | None]:
