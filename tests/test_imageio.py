@@ -22,6 +22,7 @@ from illudex.imageio import (
     decode,
     decode_file,
     file_digest,
+    halved,
     is_image_name,
 )
 
@@ -111,6 +112,30 @@ def test_a_coarse_decode_only_box_reduces_by_an_integer_factor(
     assert decoded.image.size == reduced  # longest side in [512, 1024): nothing resampled
     reference = Image.open(path).convert("RGB").reduce(size[0] // reduced[0])
     assert mean_diff(decoded.image, reference) < 0.5
+
+
+@pytest.mark.parametrize("shape", [(1050, 1050), (1051, 777), (1050, 1049), (13, 11), (1, 3)])
+def test_halved_is_exactly_pillows_reduce_by_two(shape: tuple[int, int]) -> None:
+    """The scan halves plain PNGs as arrays: the very pixels of Pillow's `reduce(2)`,
+    the part blocks at odd far edges included (the duplicate features must not move)."""
+    rgb = np.random.default_rng(sum(shape)).integers(0, 256, (*shape, 3), dtype=np.uint8)
+    assert np.array_equal(halved(rgb), np.asarray(Image.fromarray(rgb).reduce(2)))
+
+
+@pytest.mark.parametrize(("suffix", "full_size"), [(".png", (1500, 700)),
+                                                   (".webp", (1500, 700)),
+                                                   (".jpg", (750, 350))])  # as drafted
+def test_a_coarse_decode_keeps_the_unshrunk_pixels_when_asked(
+    tmp_path: Path, make_picture, suffix: str, full_size: tuple[int, int]
+) -> None:
+    path = make_picture(tmp_path / f"big{suffix}", size=(1500, 700), seed=5)
+    with open(path, "rb") as fp:
+        decoded = decode_file(fp, str(path), side=512, coarse=True, keep_full=True)
+    assert decoded.full is not None and decoded.full.dtype == np.uint8
+    assert decoded.full.shape == (full_size[1], full_size[0], 3)
+    if suffix != ".jpg":
+        assert np.array_equal(decoded.full, np.asarray(Image.open(path).convert("RGB")))
+    assert decoded.image.size == (750, 350)
 
 
 def test_png_text_chunks_are_kept_as_generation_parameters(tmp_path: Path, make_picture):

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from illudex.errors import InvalidInput
@@ -67,9 +68,10 @@ class Decoded:
     animated: bool
     n_frames: int
     params: dict[str, str] = field(default_factory=dict)  # PNG text chunks (generation params)
-    # The frame before it was shrunk (JPEG: as drafted), when asked for: detail measures
-    # need the file's own pixels, which a reduced decode has averaged away.
-    full: Image.Image | None = None
+    # The frame's RGB pixels (H x W x 3 uint8) before it was shrunk (JPEG: as drafted),
+    # when asked for: detail measures need the file's own pixels, which a reduced decode
+    # has averaged away.
+    full: np.ndarray | None = None
 
 
 def file_digest(path: str | Path, chunk: int = 1 << 20) -> str:
@@ -169,10 +171,17 @@ def _decode_open(
     # Plain PNGs: libspng's pixels, decoded before Pillow's text and EXIF lookups would
     # make Pillow decode them (it has all that metadata once the fast path takes a file).
     data = _file_bytes(fp) if fmt == "PNG" and fp is not None else None
-    fast = decode_png(data, im) if data is not None else None
-    params = _text_params(im, decoded=fast is None)
-    orientation = _exif_orientation(im, decoded=fast is None)
-    if fast is None:
+    pixels = decode_png(data, im) if data is not None else None
+    params = _text_params(im, decoded=pixels is None)
+    orientation = _exif_orientation(im, decoded=pixels is None)
+    facts = {"path": path, "format": fmt, "mode": mode, "has_alpha": has_alpha,
+             "animated": animated, "n_frames": n_frames, "params": params}
+    if pixels is not None and coarse and orientation in (0, 1) and pixels.ndim == 3 \
+            and pixels.shape[2] == 3:
+        # Plain RGB: shrunk as an array, and only the small picture copied into Pillow.
+        return Decoded(image=_coarse_image(pixels, side), width=w, height=h,
+                       full=pixels if keep_full else None, **facts)
+    if pixels is None:
         if fmt == "JPEG":
             # draft() picks the smallest DCT scale that still covers `side` on both axes.
             scale = max(w, h) / side
@@ -180,17 +189,50 @@ def _decode_open(
                 im.draft("RGB", (max(1, int(w / scale)), max(1, int(h / scale))))
         im.seek(0)
         im.load()
-    frame = _flatten(im if fast is None else fast)
+    frame = _flatten(im if pixels is None else Image.fromarray(pixels))
     if orientation and orientation != 1:
         frame = ImageOps.exif_transpose(_with_orientation(frame, orientation))
         if orientation in (5, 6, 7, 8):
             w, h = h, w
-    full = frame if keep_full else None
-    frame = _shrink(frame.copy() if keep_full and not coarse else frame, side, coarse)
-    return Decoded(
-        path=path, image=frame, width=w, height=h, format=fmt, mode=mode,
-        has_alpha=has_alpha, animated=animated, n_frames=n_frames, params=params, full=full,
-    )
+    full = np.asarray(frame) if keep_full else None
+    return Decoded(image=_shrink(frame, side, coarse), width=w, height=h, full=full, **facts)
+
+
+def _coarse_image(pixels: np.ndarray, side: int) -> Image.Image:
+    """`_shrink(Image.fromarray(pixels), side, coarse=True)`, the same pixels; halved
+    without the full-size copy into Pillow's layout (most big pictures are under twice
+    as big as the scan needs: at 2048 px and more, Pillow reduces as before)."""
+    factor = max(pixels.shape[:2]) // side
+    if factor == 2:
+        return Image.fromarray(halved(pixels))
+    image = Image.fromarray(pixels)
+    return image.reduce(factor) if factor > 2 else image
+
+
+def halved(pixels: np.ndarray) -> np.ndarray:
+    """H x W x C uint8 → ceil(H / 2) x ceil(W / 2) x C, each pixel the rounded mean of
+    its 2 x 2 block (a part block at an odd far edge): exactly Pillow's `reduce(2)`."""
+    import cv2  # lazily: only scan workers shrink arrays
+
+    h, w = pixels.shape[:2]
+    rows, cols = h // 2, w // 2
+    out = np.empty(((h + 1) // 2, (w + 1) // 2, pixels.shape[2]), np.uint8)
+    if rows and cols:
+        out[:rows, :cols] = cv2.resize(pixels[:rows * 2, :cols * 2], (cols, rows),
+                                       interpolation=cv2.INTER_AREA).reshape(rows, cols, -1)
+    if w % 2:
+        out[:, cols] = _pair_means(pixels[:, -1])
+    if h % 2:
+        out[rows, :cols] = _pair_means(pixels[-1, :cols * 2])
+    return out
+
+
+def _pair_means(line: np.ndarray) -> np.ndarray:
+    """Rounded means (half up) of consecutive pairs along a line of pixels (N x C), a
+    last odd one as it is."""
+    even = line[:len(line) // 2 * 2].astype(np.uint16)
+    means = ((even[0::2] + even[1::2] + 1) >> 1).astype(np.uint8)
+    return np.concatenate([means, line[len(even):]]) if len(line) % 2 else means
 
 
 def _shrink(frame: Image.Image, side: int, coarse: bool) -> Image.Image:

@@ -15,6 +15,7 @@ import functools
 import struct
 from types import ModuleType
 
+import numpy as np
 from PIL import Image
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -42,18 +43,21 @@ def _pyspng() -> ModuleType | None:
 
 def decode_png(
     data: bytes, im: Image.Image, max_pixels: int = FAST_MAX_PIXELS
-) -> Image.Image | None:
-    """The first frame of the PNG `data` (already opened by Pillow as `im`, header
-    read), decoded by libspng; None when it must be left to Pillow."""
+) -> np.ndarray | None:
+    """The first frame's pixels of the PNG `data` (already opened by Pillow as `im`,
+    header read), decoded by libspng: H x W (grey), H x W x 3 (RGB, palettes) or
+    H x W x 4 (RGBA, grey + alpha) uint8. None when it must be left to Pillow. An array,
+    not a Pillow image: the scan shrinks it before it makes one (the copy into Pillow's
+    layout was a sixth of a big PNG's decode)."""
     output = eligible_output(data, im) if im.size[0] * im.size[1] <= max_pixels else None
     pyspng = _pyspng() if output else None
     if pyspng is None:
         return None
     try:
-        pixels = pyspng.load(data, output)
+        pixels: np.ndarray = pyspng.load(data, output)
     except Exception:  # libspng's refusal: Pillow decides, and says why in words
         return None
-    return Image.fromarray(pixels)
+    return pixels
 
 
 def png_text_so_far(im: Image.Image) -> dict[str, str]:
