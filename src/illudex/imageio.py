@@ -68,10 +68,11 @@ class Decoded:
     animated: bool
     n_frames: int
     params: dict[str, str] = field(default_factory=dict)  # PNG text chunks (generation params)
-    # The frame's RGB pixels (H x W x 3 uint8) before it was shrunk (JPEG: as drafted),
-    # when asked for: detail measures need the file's own pixels, which a reduced decode
-    # has averaged away.
-    full: np.ndarray | None = None
+    # The frame before it was shrunk (JPEG: as drafted), when asked for: detail measures
+    # need the file's own pixels, which a reduced decode has averaged away. As decoded,
+    # uncopied: libspng's RGB array (H x W x 3 uint8) or Pillow's RGB image; read it
+    # with `frame_size` and `frame_crop`.
+    full: np.ndarray | Image.Image | None = None
 
 
 def file_digest(path: str | Path, chunk: int = 1 << 20) -> str:
@@ -194,8 +195,23 @@ def _decode_open(
         frame = ImageOps.exif_transpose(_with_orientation(frame, orientation))
         if orientation in (5, 6, 7, 8):
             w, h = h, w
-    full = np.asarray(frame) if keep_full else None
-    return Decoded(image=_shrink(frame, side, coarse), width=w, height=h, full=full, **facts)
+    full = frame if keep_full else None
+    frame = _shrink(frame.copy() if keep_full and not coarse else frame, side, coarse)
+    return Decoded(image=frame, width=w, height=h, full=full, **facts)
+
+
+def frame_size(frame: np.ndarray | Image.Image) -> tuple[int, int]:
+    """(width, height) of a `Decoded.full`."""
+    return (frame.shape[1], frame.shape[0]) if isinstance(frame, np.ndarray) else frame.size
+
+
+def frame_crop(frame: np.ndarray | Image.Image, box: tuple[int, int, int, int]) -> Image.Image:
+    """`box` (left, top, right, bottom; inside the frame) of a `Decoded.full`, as a
+    small Pillow image, whichever form the frame is in."""
+    if isinstance(frame, np.ndarray):
+        left, top, right, bottom = box
+        return Image.fromarray(frame[top:bottom, left:right])
+    return frame.crop(box)
 
 
 def _coarse_image(pixels: np.ndarray, side: int) -> Image.Image:
