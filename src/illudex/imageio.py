@@ -216,8 +216,8 @@ def frame_crop(frame: np.ndarray | Image.Image, box: tuple[int, int, int, int]) 
 
 def _coarse_image(pixels: np.ndarray, side: int) -> Image.Image:
     """`_shrink(Image.fromarray(pixels), side, coarse=True)`, the same pixels; halved
-    without the full-size copy into Pillow's layout (most big pictures are under twice
-    as big as the scan needs: at 2048 px and more, Pillow reduces as before)."""
+    without the full-size copy into Pillow's layout. At three times `side` and more,
+    Pillow reduces as before: OpenCV's area average rounds otherwise there."""
     factor = max(pixels.shape[:2]) // side
     if factor == 2:
         return Image.fromarray(halved(pixels))
