@@ -9,9 +9,12 @@ so an interrupted scan keeps all finished work and the next scan resumes from th
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sqlite3
 import stat
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -283,19 +286,41 @@ def _results(todo: list[FileEntry], options: ScanOptions) -> Iterator[FileResult
             yield process_file(task, config)
         return
     import multiprocessing
+    from multiprocessing import forkserver
 
     ctx = multiprocessing.get_context("forkserver")
     # The server imports these once; every worker forks from it with them loaded.
     ctx.set_forkserver_preload([*WORKER_MODULES, *(a.module for a in options.analysers)])
-    pool = ctx.Pool(workers, initializer=init_worker, initargs=(config,))
+    forkserver.ensure_running()  # before Ctrl-C is held back: it must not inherit that
+    pool = None
     try:
+        with _interrupt_deferred():
+            pool = ctx.Pool(workers, initializer=init_worker, initargs=(config,))
         yield from pool.imap(process, tasks, chunksize=4)
         pool.close()
     except BaseException:
-        pool.terminate()
+        if pool is not None:
+            pool.terminate()
         raise
     finally:
-        pool.join()
+        if pool is not None:
+            pool.join()
+
+
+@contextlib.contextmanager
+def _interrupt_deferred() -> Iterator[None]:
+    """Ctrl-C held back while the worker pool starts. Interrupted there, Python's Pool
+    leaves the workers it has started, and each fails loudly on the pool's vanished
+    semaphores; held back, the interrupt lands once the pool can be stopped."""
+    if not hasattr(signal, "pthread_sigmask") or \
+            threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 def _store(
