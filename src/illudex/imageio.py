@@ -53,6 +53,11 @@ class DecodeError(InvalidInput):
     """A file that cannot be read as a picture, with the reason in words."""
 
 
+# A decoded frame as the decode left it, uncopied: libspng's RGB array (H x W x 3 uint8)
+# or Pillow's RGB image. Read with `frame_size` and `frame_crop`.
+Frame = np.ndarray | Image.Image
+
+
 @dataclass
 class Decoded:
     """One picture, decoded once, with the facts every analyser may need."""
@@ -69,10 +74,8 @@ class Decoded:
     n_frames: int
     params: dict[str, str] = field(default_factory=dict)  # PNG text chunks (generation params)
     # The frame before it was shrunk (JPEG: as drafted), when asked for: detail measures
-    # need the file's own pixels, which a reduced decode has averaged away. As decoded,
-    # uncopied: libspng's RGB array (H x W x 3 uint8) or Pillow's RGB image; read it
-    # with `frame_size` and `frame_crop`.
-    full: np.ndarray | Image.Image | None = None
+    # need the file's own pixels, which a reduced decode has averaged away.
+    full: Frame | None = None
 
 
 def file_digest(path: str | Path, chunk: int = 1 << 20) -> str:
@@ -200,12 +203,12 @@ def _decode_open(
     return Decoded(image=frame, width=w, height=h, full=full, **facts)
 
 
-def frame_size(frame: np.ndarray | Image.Image) -> tuple[int, int]:
+def frame_size(frame: Frame) -> tuple[int, int]:
     """(width, height) of a `Decoded.full`."""
     return (frame.shape[1], frame.shape[0]) if isinstance(frame, np.ndarray) else frame.size
 
 
-def frame_crop(frame: np.ndarray | Image.Image, box: tuple[int, int, int, int]) -> Image.Image:
+def frame_crop(frame: Frame, box: tuple[int, int, int, int]) -> Image.Image:
     """`box` (left, top, right, bottom; inside the frame) of a `Decoded.full`, as a
     small Pillow image, whichever form the frame is in."""
     if isinstance(frame, np.ndarray):

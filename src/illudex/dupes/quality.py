@@ -34,7 +34,7 @@ from illudex.imageio import frame_crop, frame_size
 if TYPE_CHECKING:
     from PIL import Image
 
-    from illudex.imageio import Decoded
+    from illudex.imageio import Decoded, Frame
 
 TILE = 96  # full-resolution tiles the loss of detail is measured on ...
 TILES = 3  # ... this many, where the picture has the most fine detail
@@ -85,7 +85,7 @@ def decode(data: bytes) -> Quality:
 
 
 def _tiles(
-    full: np.ndarray | Image.Image, busy: np.ndarray, box: tuple[float, float, float, float]
+    full: Frame, busy: np.ndarray, box: tuple[float, float, float, float]
 ) -> list[np.ndarray]:
     """Grey full-resolution tiles around the busiest cells of the detail map (edges,
     lines): a small picture whole, inside its border."""
