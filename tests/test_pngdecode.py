@@ -36,9 +36,28 @@ def picture(mode: str, size: tuple[int, int] = (70, 50)) -> Image.Image:
 
 
 def png_bytes(im: Image.Image, **options: object) -> bytes:
+    if options.pop("interlace", 0):
+        return adam7_png(im)
     out = io.BytesIO()
     im.save(out, "PNG", **options)
     return out.getvalue()
+
+
+ADAM7 = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2),
+         (0, 1, 1, 2)]  # each pass: first column, first row, column step, row step
+
+
+def adam7_png(im: Image.Image) -> bytes:
+    """An interlaced (Adam7) 8-bit RGB PNG of `im`: Pillow writes none."""
+    pixels = np.asarray(im.convert("RGB"))
+    raw = b""
+    for x0, y0, dx, dy in ADAM7:
+        part = pixels[y0::dy, x0::dx]
+        if part.size:
+            raw += b"".join(b"\0" + row.tobytes() for row in part)
+    header = struct.pack(">IIBBBBB", im.width, im.height, 8, 2, 0, 0, 1)
+    return (pngdecode.SIGNATURE + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw))
+            + chunk(b"IEND", b""))
 
 
 def chunk(kind: bytes, data: bytes) -> bytes:
@@ -67,6 +86,57 @@ def test_plain_pngs_take_libspng_and_give_pillows_pixels(mode: str, options: dic
     expected = {"P": "RGB", "LA": "RGBA"}.get(reference.mode, reference.mode)
     reference = np.asarray(reference.convert(expected))
     assert fast.dtype == np.uint8 and np.array_equal(fast, reference)
+
+
+@pytest.mark.parametrize(("mode", "options"), [
+    ("RGB", {}), ("RGBA", {}), ("L", {}), ("LA", {}), ("P", {}), ("P4", {"bits": 4}),
+    ("RGB", {"compress_level": 0}), ("RGB", {"compress_level": 9}),
+])
+def test_pixel_data_is_inflated_here_and_handed_to_libspng_stored(
+    mode: str, options: dict
+) -> None:
+    pytest.importorskip("zlib_ng")
+    data = png_bytes(picture(mode, (300, 260)), **options)  # several IDATs, stored blocks
+    stored = pngdecode._stored(data)
+    assert stored is not None and stored != data
+    assert b"IDAT" in stored and stored.count(b"IDAT") == 1
+    # A valid PNG, checksums and all: Pillow verifies them, and reads the same pixels.
+    with Image.open(io.BytesIO(stored)) as im:
+        assert np.array_equal(np.asarray(im), np.asarray(Image.open(io.BytesIO(data))))
+    with Image.open(io.BytesIO(data)) as im:
+        fast = pngdecode.decode_png(data, im)
+    expected = {"P": "RGB", "LA": "RGBA"}.get(Image.open(io.BytesIO(data)).mode)
+    reference = Image.open(io.BytesIO(data))
+    assert np.array_equal(fast, np.asarray(reference.convert(expected or reference.mode)))
+
+
+def with_header_size(data: bytes, width: int, height: int) -> bytes:
+    """`data` with its IHDR saying another size (and a checksum to match)."""
+    ihdr = struct.pack(">II", width, height) + data[24:29]
+    return data[:8] + chunk(b"IHDR", ihdr) + data[33:]
+
+
+@pytest.mark.parametrize("rows", [49, 51])
+def test_pixel_data_of_another_size_than_the_header_says_is_not_stored(rows: int) -> None:
+    """More pixel data than promised (a bomb, in the large) or less (a cut file): not
+    inflated here, and libspng or Pillow judge the file."""
+    pytest.importorskip("zlib_ng")
+    data = with_header_size(png_bytes(picture("RGB", (70, 50))), 70, rows)
+    assert pngdecode._stored(data) is None
+    assert pngdecode._stored(with_header_size(data, 70, 50)) is not None
+
+
+def test_interlaced_files_are_inflated_by_libspng() -> None:
+    assert pngdecode._stored(png_bytes(picture("RGB"), interlace=1)) is None
+
+
+def test_without_zlib_ng_libspng_inflates(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = png_bytes(picture("RGB"))
+    with Image.open(io.BytesIO(data)) as im:
+        fast = pngdecode.decode_png(data, im)
+        monkeypatch.setattr(pngdecode, "_zlib_ng", lambda: None)
+        assert pngdecode._stored(data) is None
+        assert np.array_equal(pngdecode.decode_png(data, im), fast)
 
 
 def test_gamma_and_significant_bits_do_not_change_the_pixels() -> None:
