@@ -72,3 +72,34 @@ def test_tiny_inputs() -> None:
     assert idx.shape == (1, 0)
     pairs, _, _ = candidates.candidate_pairs([one], k=5)
     assert pairs.shape == (0, 2)
+
+
+def test_each_half_of_the_content_is_a_space_of_its_own() -> None:
+    from illudex.dupes.features import Feature
+
+    light = np.full((48, 48), 250, np.uint8)
+    light[:24, :] = np.tile(np.arange(48, dtype=np.uint8) * 5, (24, 1))  # a ramp on top
+    top_only = Feature(light, np.zeros((24, 24, 2), np.int8), np.full((16, 16), 250, np.uint8),
+                       (0.0, 0.0, 1.0, 1.0), (255, 255, 255))
+    top, bottom, left, right = candidates.half_vectors([top_only])
+    half = candidates.SIDE * candidates.SIDE // 2
+    assert all(v.shape == (1, half) for v in (top, bottom, left, right))
+    assert np.linalg.norm(top[0]) == pytest.approx(1, abs=1e-5)
+    assert np.all(bottom == 0)  # flat: no shape to find neighbours by
+    assert np.linalg.norm(left[0]) == pytest.approx(1, abs=1e-5)
+
+
+def test_pairs_found_through_a_part_are_added_after_the_rest() -> None:
+    whole = clustered(n_clusters=20)
+    pairs, _, rank = candidates.candidate_pairs([whole], k=1)
+    part = clustered(n_clusters=20, seed=9)
+    merged, merged_rank = candidates.add_pairs(pairs, rank, [part], 2, 0.0, added_rank=7)
+    keys = merged[:, 0] * len(whole) + merged[:, 1]
+    assert np.all(np.diff(keys) > 0)  # sorted, unique
+    before = {tuple(p): r for p, r in zip(pairs.tolist(), rank.tolist(), strict=True)}
+    after = {tuple(p): r for p, r in zip(merged.tolist(), merged_rank.tolist(), strict=True)}
+    assert all(after[p] == r for p, r in before.items())  # found as a whole: rank kept
+    added = set(after) - set(before)
+    assert added and all(after[p] == 7 for p in added)
+    unlike, _ = candidates.add_pairs(pairs, rank, [part], 2, 1.01, added_rank=7)
+    assert np.array_equal(unlike, pairs)  # none alike enough: nothing added

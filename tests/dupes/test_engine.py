@@ -8,7 +8,7 @@ import random
 import pytest
 from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 
-from illudex.dupes import features
+from illudex.dupes import candidates, features
 from illudex.dupes.engine import DEFAULT_THRESHOLD, Relation, build_groups, find_relations
 from illudex.errors import InvalidInput
 from tests.dupes.pictures import drawing, flag
@@ -260,3 +260,22 @@ def test_a_large_erased_part_is_one_region_and_an_alternate() -> None:
     ImageDraw.Draw(erased).ellipse((80, 64, 220, 176), fill="white")
     found = find_relations([(1, features.extract(im)), (2, features.extract(erased))])
     assert [(r.a, r.b, r.relation) for r in found] == [(1, 2, "alternate")]
+
+
+def test_an_alternate_not_near_as_a_whole_is_found_through_its_unchanged_half() -> None:
+    """A part erased moves the whole picture's search vector; each picture's nearest as
+    a whole is then its own copy, and the original and the alternate meet through the
+    half of the picture the erasure left alone."""
+    im = drawing(11, (400, 320))
+    erased = im.copy()
+    ImageDraw.Draw(erased).ellipse((80, 64, 220, 176), fill="white")
+    pictures = {1: im, 2: jpeg(im, 80), 3: erased, 4: jpeg(erased, 80)}
+    items = [(i, features.extract(p)) for i, p in pictures.items()]
+    decoded = [features.decode(data) for _, data in items]
+    whole, _, _ = candidates.candidate_pairs(
+        [candidates.content_vectors(decoded), candidates.frame_vectors(decoded)], k=1)
+    across = {(0, 2), (0, 3), (1, 2), (1, 3)}
+    assert not across & {tuple(p) for p in whole.tolist()}
+    found = {(r.a, r.b): r.relation for r in find_relations(items, k=1)}
+    assert "alternate" in {found.get(p) for p in [(1, 3), (1, 4), (2, 3), (2, 4)]}, found
+    assert found.get((1, 2)) == "duplicate" and found.get((3, 4)) == "duplicate"

@@ -4,7 +4,10 @@ Each picture gets two small search vectors from its feature: the trimmed content
 the whole frame (8x8 lightness, zero-mean, unit length: brightness and contrast edits
 drop out). The k nearest neighbours in each space are candidates; the frame space
 finds copies whose trim differs (a caption in the margin), the content space finds
-bordered and re-framed copies.
+bordered and re-framed copies. Alternates change one part of a picture, and a part
+changed in a sparse drawing can move its whole vector far: so each half of the content
+(top, bottom, left, right) is a small space of its own too, whose HALF_K nearest are
+candidates as well (`half_vectors`, `add_pairs`).
 
 Up to EXACT_LIMIT pictures the neighbours are found exactly (a blocked matrix
 product, ~N²·64 flops: a blink at that size); above it an HNSW index (usearch,
@@ -15,7 +18,9 @@ can be given as more spaces: their neighbours are added to the candidates.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -23,6 +28,8 @@ from illudex.dupes.features import Feature
 
 SIDE = 8  # search vectors are SIDE x SIDE
 DEFAULT_K = 10  # neighbours per picture per space
+HALF_K = 3  # neighbours per picture in each half-content space (docs/decisions.md) ...
+HALF_SIMILARITY = 0.8  # ... that are alike there at least this much (cosine)
 EXACT_LIMIT = 4096  # up to this many pictures: exact search
 _BLOCK = 1024
 
@@ -35,14 +42,25 @@ def frame_vectors(features: Sequence[Feature]) -> np.ndarray:
     return _unit([_small(f.frame) for f in features])
 
 
+def half_vectors(features: Sequence[Feature]) -> list[np.ndarray]:
+    """Four spaces: the top, bottom, left and right half of each content vector's
+    grid, each on its own (zero-mean, unit length). A part changed in one half leaves
+    the other alike."""
+    grids = np.stack([_small(f.light).reshape(SIDE, SIDE) for f in features]) if features \
+        else np.zeros((0, SIDE, SIDE), np.float32)
+    half = SIDE // 2
+    parts = [grids[:, :half], grids[:, half:], grids[:, :, :half], grids[:, :, half:]]
+    return [_unit(list(p.reshape(len(grids), -1)), width=SIDE * half) for p in parts]
+
+
 def _small(x: np.ndarray) -> np.ndarray:
     import cv2  # lazily: a re-run answered from the cache never needs it
     return cv2.resize(x.astype(np.float32), (SIDE, SIDE), interpolation=cv2.INTER_AREA).ravel()
 
 
-def _unit(rows: Sequence[np.ndarray]) -> np.ndarray:
+def _unit(rows: Sequence[np.ndarray], width: int = SIDE * SIDE) -> np.ndarray:
     if not rows:
-        return np.zeros((0, SIDE * SIDE), np.float32)
+        return np.zeros((0, width), np.float32)
     v = np.stack(rows).astype(np.float32)
     v -= v.mean(axis=1, keepdims=True)
     norm = np.linalg.norm(v, axis=1, keepdims=True)
@@ -99,6 +117,17 @@ def _hnsw(vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return out_idx, out_sim
 
 
+def _all_neighbours(
+    spaces: Sequence[np.ndarray], k: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """`neighbours` in each space, the spaces side by side in threads: the searches let
+    go of the GIL, and each index is still built on one thread (the same answer)."""
+    if len(spaces) < 2:
+        return [neighbours(vectors, k) for vectors in spaces]
+    with ThreadPoolExecutor(min(len(spaces), os.cpu_count() or 1)) as pool:
+        return list(pool.map(lambda vectors: neighbours(vectors, k), spaces))
+
+
 def candidate_pairs(
     spaces: Sequence[np.ndarray], k: int = DEFAULT_K, min_similarity: float = 0.0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -109,8 +138,7 @@ def candidate_pairs(
     pair_sims: list[np.ndarray] = []
     pair_ranks: list[np.ndarray] = []
     n = len(spaces[0]) if spaces else 0
-    for vectors in spaces:
-        idx, sim = neighbours(vectors, k)
+    for idx, sim in _all_neighbours(spaces, k):
         rows = np.repeat(np.arange(n), idx.shape[1])
         ranks = np.tile(np.arange(idx.shape[1]), n)
         cols, sims = idx.ravel(), sim.ravel()
@@ -131,3 +159,24 @@ def candidate_pairs(
     best_rank = np.minimum.reduceat(ranks, starts)
     keys, sims = keys[first], sims[first]
     return np.stack([keys // max(n, 1), keys % max(n, 1)], axis=1), sims, best_rank
+
+
+def add_pairs(
+    pairs: np.ndarray, rank: np.ndarray, spaces: Sequence[np.ndarray], k: int,
+    min_similarity: float, added_rank: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """`pairs` and their `rank` (from `candidate_pairs`) with each picture's k nearest
+    neighbours in each of `spaces` added (those at least `min_similarity` alike), sorted
+    as before; a pair only these found gets `added_rank` (found through a part, not as
+    a whole)."""
+    more, _, _ = candidate_pairs(spaces, k, min_similarity)
+    if not len(more):
+        return pairs, rank
+    n = max(int(pairs.max()) + 1 if len(pairs) else 0, int(more.max()) + 1)
+    have, extra = pairs[:, 0] * n + pairs[:, 1], more[:, 0] * n + more[:, 1]
+    new = np.setdiff1d(extra, have)
+    keys = np.concatenate([have, new])
+    ranks = np.concatenate([rank, np.full(len(new), added_rank, np.int64)])
+    order = np.argsort(keys, kind="stable")
+    keys, ranks = keys[order], ranks[order]
+    return np.stack([keys // n, keys % n], axis=1), ranks

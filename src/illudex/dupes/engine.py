@@ -90,6 +90,10 @@ def find_relations(
             raise ValueError("each extra search space needs one vector per item")
     with _one_blas_thread():
         pairs, _, rank = cand.candidate_pairs(spaces, k)
+        # Alternates: a part changed can move the whole far; the other half stays close.
+        # Found that way, a pair is compared as it lies, not aligned (rank k: last).
+        pairs, rank = cand.add_pairs(pairs, rank, cand.half_vectors(features), cand.HALF_K,
+                                     cand.HALF_SIMILARITY, k)
         content_cos = _row_dot(spaces[0], pairs)
         frame_cos = _row_dot(spaces[1], pairs)
         scores, stored = _verify(features, pairs, content_cos, frame_cos, rank, threshold,

@@ -14,7 +14,7 @@ import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-ENGINE_VERSION = 5  # bump when the answer for the same features may change
+ENGINE_VERSION = 6  # bump when the answer for the same features may change
 DEFAULT_THRESHOLD = 0.85  # similarity at or above which a pair is a duplicate
 # 'distinct': measured and unlike, though a chain of duplicates led from one to the
 # other; never shown, only kept apart.
