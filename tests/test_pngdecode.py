@@ -130,6 +130,19 @@ def test_interlaced_files_are_inflated_by_libspng() -> None:
     assert pngdecode._stored(png_bytes(picture("RGB"), interlace=1)) is None
 
 
+def test_giant_pictures_are_inflated_by_libspng(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rewrite holds the pixel data twice for a moment: not for the largest files."""
+    pytest.importorskip("zlib_ng")
+    data = png_bytes(picture("RGB", (70, 50)))
+    raw = 50 * (1 + 70 * 3)
+    monkeypatch.setattr(pngdecode, "STORED_MAX_BYTES", raw)
+    assert pngdecode._stored(data) is not None
+    monkeypatch.setattr(pngdecode, "STORED_MAX_BYTES", raw - 1)
+    assert pngdecode._stored(data) is None
+    with Image.open(io.BytesIO(data)) as im:
+        assert pngdecode.decode_png(data, im) is not None
+
+
 def test_without_zlib_ng_libspng_inflates(monkeypatch: pytest.MonkeyPatch) -> None:
     data = png_bytes(picture("RGB"))
     with Image.open(io.BytesIO(data)) as im:

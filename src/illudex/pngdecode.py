@@ -38,6 +38,9 @@ _CHUNK = struct.Struct(">I4s")
 _IHDR = struct.Struct(">IIBBBBB")  # width, height, depth, colour type, methods, interlace
 _CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # samples a pixel, by colour type
 _STORED_BLOCK = 65535  # the most a stored deflate block holds
+# Above this much pixel data (16 MP of RGB), libspng inflates: the rewrite holds the
+# scanlines twice for a moment, and a worker should not hold a giant picture thrice.
+STORED_MAX_BYTES = 48 * 2**20
 _IEND = b"\0\0\0\0IEND\xaeB`\x82"
 
 
@@ -81,14 +84,16 @@ def decode_png(
 def _stored(data: bytes) -> bytes | None:
     """The PNG `data` rewritten with its pixel data inflated (by zlib-ng) and stored
     uncompressed in one IDAT chunk; only the chunks the pixels depend on are kept
-    (header, palette). None for interlaced files, without zlib-ng, or when the data
-    does not inflate to exactly the size the header promises (libspng, then Pillow,
-    judge those files and word what is wrong)."""
+    (header, palette). None for interlaced files, above STORED_MAX_BYTES, without
+    zlib-ng, or when the data does not inflate to exactly the size the header promises
+    (libspng, then Pillow, judge those files and word what is wrong)."""
     zlib_ng = _zlib_ng()
     width, height, depth, colour, _, _, interlace = _IHDR.unpack_from(data, 16)
     if zlib_ng is None or interlace or colour not in _CHANNELS:
         return None
     expected = height * (1 + (width * _CHANNELS[colour] * depth + 7) // 8)
+    if expected > STORED_MAX_BYTES:
+        return None
     view = memoryview(data)
     head, compressed = [view[8:33]], []
     at = 33
