@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import struct
+from collections.abc import Iterator
 from types import ModuleType
 
 import numpy as np
@@ -96,16 +97,11 @@ def _stored(data: bytes) -> bytes | None:
         return None
     view = memoryview(data)
     head, compressed = [view[8:33]], []
-    at = 33
-    while at + 8 <= len(data):
-        length, kind = _CHUNK.unpack_from(data, at)
+    for kind, at, length in _chunks(data):
         if kind == b"PLTE":
             head.append(view[at:at + 12 + length])
         elif kind == b"IDAT":
             compressed.append(view[at + 8:at + 8 + length])
-        elif kind == b"IEND":
-            break
-        at += 12 + length
     inflater = zlib_ng.decompressobj()
     try:  # at most one byte over: enough to tell a file that holds more than it says
         raw = inflater.decompress(b"".join(compressed), expected + 1)
@@ -159,14 +155,21 @@ def eligible_output(data: bytes, im: Image.Image) -> str | None:
 def _late_metadata(data: bytes) -> bool:
     """Whether a text or EXIF chunk follows the first pixel data chunk (a walk over the
     chunk headers only)."""
-    at, seen_idat = 8, False
-    while at + 8 <= len(data):
-        length, kind = _CHUNK.unpack_from(data, at)
+    seen_idat = False
+    for kind, _, _ in _chunks(data):
         if kind == b"IDAT":
             seen_idat = True
-        elif kind == b"IEND":
-            return False
         elif seen_idat and kind in _LATE_METADATA:
             return True
-        at += 12 + length
     return False
+
+
+def _chunks(data: bytes) -> Iterator[tuple[bytes, int, int]]:
+    """(type, offset, data length) of each chunk up to IEND, from its headers alone."""
+    at = 8
+    while at + 8 <= len(data):
+        length, kind = _CHUNK.unpack_from(data, at)
+        if kind == b"IEND":
+            return
+        yield kind, at, length
+        at += 12 + length

@@ -81,7 +81,7 @@ def test_each_half_of_the_content_is_a_space_of_its_own() -> None:
     light[:24, :] = np.tile(np.arange(48, dtype=np.uint8) * 5, (24, 1))  # a ramp on top
     top_only = Feature(light, np.zeros((24, 24, 2), np.int8), np.full((16, 16), 250, np.uint8),
                        (0.0, 0.0, 1.0, 1.0), (255, 255, 255))
-    top, bottom, left, right = candidates.half_vectors([top_only])
+    top, bottom, left, right = candidates.half_vectors(candidates.content_vectors([top_only]))
     half = candidates.SIDE * candidates.SIDE // 2
     assert all(v.shape == (1, half) for v in (top, bottom, left, right))
     assert np.linalg.norm(top[0]) == pytest.approx(1, abs=1e-5)

@@ -42,12 +42,12 @@ def frame_vectors(features: Sequence[Feature]) -> np.ndarray:
     return _unit([_small(f.frame) for f in features])
 
 
-def half_vectors(features: Sequence[Feature]) -> list[np.ndarray]:
-    """Four spaces: the top, bottom, left and right half of each content vector's
-    grid, each on its own (zero-mean, unit length). A part changed in one half leaves
-    the other alike."""
-    grids = np.stack([_small(f.light).reshape(SIDE, SIDE) for f in features]) if features \
-        else np.zeros((0, SIDE, SIDE), np.float32)
+def half_vectors(content: np.ndarray) -> list[np.ndarray]:
+    """Four spaces from the content vectors (`content_vectors`): the top, bottom, left
+    and right half of each one's grid, each on its own (zero-mean, unit length again,
+    as the halves of the thumbnail would be). A part changed in one half leaves the
+    other alike."""
+    grids = content.reshape(len(content), SIDE, SIDE)
     half = SIDE // 2
     parts = [grids[:, :half], grids[:, half:], grids[:, :, :half], grids[:, :, half:]]
     return [_unit(list(p.reshape(len(grids), -1)), width=SIDE * half) for p in parts]
@@ -172,7 +172,7 @@ def add_pairs(
     more, _, _ = candidate_pairs(spaces, k, min_similarity)
     if not len(more):
         return pairs, rank
-    n = max(int(pairs.max()) + 1 if len(pairs) else 0, int(more.max()) + 1)
+    n = len(spaces[0])
     have, extra = pairs[:, 0] * n + pairs[:, 1], more[:, 0] * n + more[:, 1]
     new = np.setdiff1d(extra, have)
     keys = np.concatenate([have, new])

@@ -92,7 +92,7 @@ def find_relations(
         pairs, _, rank = cand.candidate_pairs(spaces, k)
         # Alternates: a part changed can move the whole far; the other half stays close.
         # Found that way, a pair is compared as it lies, not aligned (rank k: last).
-        pairs, rank = cand.add_pairs(pairs, rank, cand.half_vectors(features), cand.HALF_K,
+        pairs, rank = cand.add_pairs(pairs, rank, cand.half_vectors(spaces[0]), cand.HALF_K,
                                      cand.HALF_SIMILARITY, k)
         content_cos = _row_dot(spaces[0], pairs)
         frame_cos = _row_dot(spaces[1], pairs)
